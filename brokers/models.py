@@ -1,0 +1,119 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from . import crypto
+
+
+class Broker(models.TextChoices):
+    PAPER = "PAPER", "Paper (simulated)"
+    ZERODHA = "ZERODHA", "Zerodha (Kite Connect)"
+    ANGELONE = "ANGELONE", "Angel One (SmartAPI)"
+
+
+class BrokerAccount(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "ACTIVE"
+        DISABLED = "DISABLED"
+        ERROR = "ERROR"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="broker_accounts")
+    broker = models.CharField(max_length=16, choices=Broker.choices, default=Broker.PAPER)
+    client_id = models.CharField(max_length=32, help_text="The broker's client id, e.g. ZERODHA123")
+    name = models.CharField(max_length=100, blank=True)
+    credentials_encrypted = models.TextField(blank=True, default="", editable=False)
+    session_token_encrypted = models.TextField(blank=True, default="", editable=False)
+    session_expires_at = models.DateTimeField(null=True, blank=True)
+    last_ok_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    entries_blocked = models.BooleanField(
+        default=False, help_text="Kill switch: no new entries for this account until cleared."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["client_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "client_id"], name="uniq_broker_account_owner_client_id"),
+            models.CheckConstraint(condition=~Q(client_id=""), name="broker_account_client_id_not_empty"),
+        ]
+
+    def __str__(self):
+        return f"{self.client_id} ({self.get_broker_display()})"
+
+    @property
+    def credentials(self) -> dict:
+        return crypto.decrypt_json(self.credentials_encrypted)
+
+    @credentials.setter
+    def credentials(self, value: dict | None):
+        self.credentials_encrypted = crypto.encrypt_json(value) if value else ""
+
+    @property
+    def has_credentials(self) -> bool:
+        return bool(self.credentials_encrypted)
+
+
+class Instrument(models.Model):
+    """One row of the instrument master. Lot sizes and freeze limits are data, never constants."""
+
+    class Kind(models.TextChoices):
+        INDEX = "INDEX"
+        OPTION = "OPTION"
+
+    class OptionType(models.TextChoices):
+        CE = "CE", "Call"
+        PE = "PE", "Put"
+
+    exchange = models.CharField(max_length=8)  # NSE/BSE for indices, NFO/BFO for options
+    tradingsymbol = models.CharField(max_length=48)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    underlying = models.CharField(max_length=24, db_index=True)
+    expiry = models.DateField(null=True, blank=True)
+    strike = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    option_type = models.CharField(max_length=2, choices=OptionType.choices, blank=True, default="")
+    lot_size = models.PositiveIntegerField(default=1)
+    tick_size = models.DecimalField(max_digits=8, decimal_places=2, default="0.05")
+    freeze_quantity = models.PositiveIntegerField(null=True, blank=True)
+    strike_step = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    broker_tokens = models.JSONField(default=dict, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["underlying", "expiry", "strike", "option_type"]
+        constraints = [
+            models.UniqueConstraint(fields=["exchange", "tradingsymbol"], name="uniq_instrument_symbol"),
+            models.CheckConstraint(condition=Q(lot_size__gte=1), name="instrument_lot_size_positive"),
+            models.CheckConstraint(
+                condition=Q(kind="INDEX") | (Q(expiry__isnull=False) & Q(strike__isnull=False) & ~Q(option_type="")),
+                name="instrument_option_has_contract_fields",
+            ),
+        ]
+        indexes = [models.Index(fields=["underlying", "kind", "expiry", "option_type", "strike"])]
+
+    def __str__(self):
+        return f"{self.exchange}:{self.tradingsymbol}"
+
+
+class Quote(models.Model):
+    """Latest price snapshot per instrument, refreshed by the market-data feed."""
+
+    instrument = models.OneToOneField(Instrument, on_delete=models.CASCADE, primary_key=True, related_name="quote")
+    ltp = models.DecimalField(max_digits=12, decimal_places=2)
+    bid = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    ask = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    oi = models.BigIntegerField(null=True, blank=True)
+    iv = models.DecimalField(max_digits=8, decimal_places=4, null=True, blank=True)
+    delta = models.DecimalField(max_digits=8, decimal_places=4, null=True, blank=True)
+    updated_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(ltp__gte=0), name="quote_ltp_not_negative")]
+
+    def __str__(self):
+        return f"{self.instrument} {self.ltp}"

@@ -1,0 +1,188 @@
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+
+class Exchange(models.TextChoices):
+    NSE = "NSE"
+    BSE = "BSE"
+
+
+class Holiday(models.Model):
+    exchange = models.CharField(max_length=4, choices=Exchange.choices)
+    date = models.DateField()
+    description = models.CharField(max_length=120, blank=True, default="")
+
+    class Meta:
+        ordering = ["date", "exchange"]
+        constraints = [models.UniqueConstraint(fields=["exchange", "date"], name="uniq_holiday_exchange_date")]
+
+    def __str__(self):
+        return f"{self.exchange} {self.date} {self.description}"
+
+
+class TradingSession(models.Model):
+    """Dated session times; a day without a row uses the exchange's regular hours if it is not a holiday."""
+
+    exchange = models.CharField(max_length=4, choices=Exchange.choices)
+    date = models.DateField()
+    open_time = models.TimeField()
+    close_time = models.TimeField()
+    note = models.CharField(max_length=120, blank=True, default="")
+
+    class Meta:
+        ordering = ["date", "exchange"]
+        constraints = [
+            models.UniqueConstraint(fields=["exchange", "date"], name="uniq_session_exchange_date"),
+            models.CheckConstraint(condition=Q(open_time__lt=models.F("close_time")), name="session_open_before_close"),
+        ]
+
+    def __str__(self):
+        return f"{self.exchange} {self.date} {self.open_time}-{self.close_time}"
+
+
+class Execution(models.Model):
+    class Type(models.TextChoices):
+        ENTRY = "ENTRY"
+        EXIT = "EXIT"
+
+    class Trigger(models.TextChoices):
+        SCHEDULED = "SCHEDULED"
+        MANUAL = "MANUAL"
+        MONITOR = "MONITOR"
+
+    class Status(models.TextChoices):
+        SCHEDULED = "SCHEDULED"
+        IN_PROGRESS = "IN_PROGRESS"
+        COMPLETED = "COMPLETED"
+        PARTIAL = "PARTIAL"
+        FAILED = "FAILED"
+        CANCELLED = "CANCELLED"
+        MISSED = "MISSED"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # PROTECT: nothing traded may vanish; strategies with history are archived, not deleted.
+    strategy = models.ForeignKey("strategies.Strategy", on_delete=models.PROTECT, related_name="executions")
+    execution_type = models.CharField(max_length=5, choices=Type.choices)
+    execution_date = models.DateField()
+    execution_time = models.TimeField()
+    due_at = models.DateTimeField(help_text="The due instant (UTC)")
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.SCHEDULED)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
+    scheduled_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    total_legs = models.PositiveIntegerField(default=0)
+    total_lots = models.PositiveIntegerField(default=0)
+    brokers_involved = models.JSONField(default=list, blank=True)
+    execution_results = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-due_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["strategy", "execution_type", "execution_date"],
+                condition=Q(trigger="SCHEDULED"),
+                name="uniq_scheduled_execution_per_day",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "due_at"]), models.Index(fields=["execution_date"])]
+
+    def __str__(self):
+        return f"{self.strategy} {self.execution_type} {self.execution_date} {self.status}"
+
+
+class Side(models.TextChoices):
+    BUY = "BUY"
+    SELL = "SELL"
+
+
+class Order(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "PENDING"
+        SENT = "SENT"
+        OPEN = "OPEN"
+        FILLED = "FILLED"
+        PARTIAL = "PARTIAL"
+        REJECTED = "REJECTED"
+        CANCELLED = "CANCELLED"
+        UNKNOWN = "UNKNOWN"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    execution = models.ForeignKey(Execution, on_delete=models.PROTECT, related_name="orders")
+    strategy = models.ForeignKey("strategies.Strategy", on_delete=models.PROTECT, related_name="orders")
+    broker_account = models.ForeignKey("brokers.BrokerAccount", on_delete=models.PROTECT, related_name="orders")
+    leg = models.ForeignKey("strategies.Leg", on_delete=models.SET_NULL, null=True, blank=True, related_name="orders")
+    leg_no = models.PositiveSmallIntegerField()
+    instrument = models.ForeignKey("brokers.Instrument", on_delete=models.PROTECT, related_name="orders")
+    side = models.CharField(max_length=4, choices=Side.choices)
+    lots = models.PositiveIntegerField()
+    quantity = models.PositiveIntegerField()
+    order_type = models.CharField(max_length=8, default="MARKET")
+    limit_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    tag = models.CharField(max_length=20, unique=True)
+    broker_order_id = models.CharField(max_length=64, blank=True, default="")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    filled_quantity = models.PositiveIntegerField(default=0)
+    average_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "tag"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="order_quantity_positive"),
+            models.CheckConstraint(condition=Q(filled_quantity__lte=models.F("quantity")), name="order_fill_le_qty"),
+        ]
+
+    def __str__(self):
+        return f"{self.tag} {self.side} {self.quantity} {self.instrument}"
+
+
+class Fill(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="fills")
+    strategy = models.ForeignKey("strategies.Strategy", on_delete=models.PROTECT, related_name="fills")
+    broker_account = models.ForeignKey("brokers.BrokerAccount", on_delete=models.PROTECT, related_name="fills")
+    instrument = models.ForeignKey("brokers.Instrument", on_delete=models.PROTECT, related_name="fills")
+    side = models.CharField(max_length=4, choices=Side.choices)
+    quantity = models.PositiveIntegerField()
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    broker_fill_id = models.CharField(max_length=64)
+    filled_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["filled_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "broker_fill_id"], name="uniq_fill_per_order"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="fill_quantity_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.side} {self.quantity} {self.instrument} @ {self.price}"
+
+
+class Position(models.Model):
+    """A strategy's own book line: two strategies on one account and contract never share a row."""
+
+    strategy = models.ForeignKey("strategies.Strategy", on_delete=models.PROTECT, related_name="positions")
+    broker_account = models.ForeignKey("brokers.BrokerAccount", on_delete=models.PROTECT, related_name="positions")
+    instrument = models.ForeignKey("brokers.Instrument", on_delete=models.PROTECT, related_name="positions")
+    net_quantity = models.IntegerField(default=0, help_text="Positive long, negative short")
+    average_price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    realized_pnl = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["strategy", "broker_account", "instrument"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["strategy", "broker_account", "instrument"], name="uniq_position_strategy_account_instrument"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.strategy} {self.broker_account.client_id} {self.instrument} {self.net_quantity}"
