@@ -123,7 +123,9 @@ def allocate(
     known = {leg.leg_no for leg in legs}
     unknown = sorted(set(overrides) - known)
     if unknown:
-        raise LotsError(f"override for leg {unknown[0]} which the strategy lacks", leg_no=unknown[0], client_id=client_id)
+        raise LotsError(
+            f"override for leg {unknown[0]} which the strategy lacks", leg_no=unknown[0], client_id=client_id
+        )
     if allocation_type == STRATEGY_LEVEL:
         if multiplier is None or Decimal(multiplier) <= 0:
             raise LotsError("strategy_lots_multiplier must be greater than 0", client_id=client_id)

@@ -13,13 +13,15 @@ class DomainError(Exception):
     status_code = status.HTTP_400_BAD_REQUEST
 
     def __init__(self, message, *, field=None):
-        super().__init__(message)
+        super().__init__(str(message))
         self.message = message
         self.field = field
 
     def as_body(self):
+        if isinstance(self.message, dict):
+            return self.message
         if self.field:
-            return {self.field: [self.message]} if isinstance(self.field, str) else self.field
+            return {self.field: [self.message]}
         return {"detail": self.message}
 
 

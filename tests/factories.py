@@ -100,7 +100,9 @@ class OptionInstrumentFactory(factory.django.DjangoModelFactory):
     option_type = Instrument.OptionType.PE
     lot_size = 65
     freeze_quantity = 1800
-    tradingsymbol = factory.LazyAttribute(lambda o: f"{o.underlying}{o.expiry:%y%b}{int(o.strike)}{o.option_type}".upper())
+    tradingsymbol = factory.LazyAttribute(
+        lambda o: f"{o.underlying}{o.expiry:%y%b}{int(o.strike)}{o.option_type}".upper()
+    )
 
 
 IRON_CONDOR_LEGS = [

@@ -1,0 +1,76 @@
+from django.db import transaction
+from django.db.models import ProtectedError
+from django.utils import timezone
+
+from config.exceptions import ConflictError, DomainError
+
+from .adapters.base import REQUIRED_CREDENTIALS, BrokerError, SessionHealth, adapter_for
+from .models import BrokerAccount
+
+
+def _check_credentials(broker: str, credentials: dict | None, *, existing: bool) -> None:
+    required = REQUIRED_CREDENTIALS.get(broker, ())
+    if credentials is None:
+        if required and not existing:
+            raise DomainError({"credentials": [f"{broker} accounts need credentials: {', '.join(required)}."]})
+        return
+    missing = [key for key in required if not credentials.get(key)]
+    if missing:
+        raise DomainError({"credentials": {key: ["This field is required."] for key in missing}})
+
+
+def broker_account_create(*, owner, client_id: str, broker: str, name: str = "", credentials=None) -> BrokerAccount:
+    """Create an account for `owner`; a duplicate client_id for the same owner is a 400 on client_id."""
+    _check_credentials(broker, credentials, existing=False)
+    if BrokerAccount.objects.filter(owner=owner, client_id=client_id).exists():
+        raise DomainError("You already have a broker account with this client_id.", field="client_id")
+    account = BrokerAccount(owner=owner, client_id=client_id, broker=broker, name=name)
+    account.credentials = credentials
+    account.save()
+    return account
+
+
+def broker_account_update(*, account: BrokerAccount, **changes) -> BrokerAccount:
+    credentials = changes.pop("credentials", None)
+    broker = changes.get("broker", account.broker)
+    if broker != account.broker and credentials is None and REQUIRED_CREDENTIALS.get(broker):
+        _check_credentials(broker, None, existing=False)
+    _check_credentials(broker, credentials, existing=True)
+    new_client_id = changes.get("client_id", account.client_id)
+    if new_client_id != account.client_id:
+        raise DomainError("client_id cannot change; create a new account instead.", field="client_id")
+    for key, value in changes.items():
+        setattr(account, key, value)
+    if credentials is not None:
+        account.credentials = credentials
+        account.session_token_encrypted = ""
+        account.session_expires_at = None
+    account.save()
+    return account
+
+
+def broker_account_delete(*, account: BrokerAccount) -> None:
+    if account.allocations.exists():
+        raise ConflictError("This account is allocated to strategies; remove those allocations first.")
+    try:
+        with transaction.atomic():
+            account.delete()
+    except ProtectedError:
+        raise ConflictError("This account has trading history (orders or positions) and cannot be deleted.") from None
+
+
+def broker_account_check(*, account: BrokerAccount) -> SessionHealth:
+    """Ask the broker whether the account's session works; records the outcome on the account."""
+    try:
+        health = adapter_for(account).check_session()
+    except BrokerError as exc:
+        health = SessionHealth(ok=False, detail=exc.message)
+    if health.ok:
+        account.last_ok_at = timezone.now()
+        account.last_error = ""
+        if account.status == BrokerAccount.Status.ERROR:
+            account.status = BrokerAccount.Status.ACTIVE
+    else:
+        account.last_error = health.detail
+    account.save(update_fields=["last_ok_at", "last_error", "status", "updated_at"])
+    return health

@@ -1,0 +1,86 @@
+"""Shared API pieces: strict JSON field types (no silent coercion) and owner scoping."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer must be a JSON integer: "2", 2.5 and true are refused, not coerced."""
+
+    default_error_messages = {"invalid": "A whole number (JSON integer) is required."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            if isinstance(data, float) and data.is_integer():
+                data = int(data)
+            else:
+                self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    default_error_messages = {"invalid": "Must be true or false (JSON boolean)."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class StrictCharField(serializers.CharField):
+    default_error_messages = {"invalid": "Must be a string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class MoneyField(serializers.DecimalField):
+    """Money and prices: a JSON number or a decimal string on input, a JSON number on output."""
+
+    default_error_messages = {"invalid": "A number is required."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_digits", 16)
+        kwargs.setdefault("decimal_places", 2)
+        kwargs.setdefault("coerce_to_string", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, float, str)):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+@extend_schema_field({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "example": "09:30"})
+class HHMMField(serializers.TimeField):
+    """Exchange local time as "HH:MM" (Asia/Kolkata)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", input_formats=["%H:%M"], **kwargs)
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str):
+            self.fail("invalid", format="HH:MM")
+        return super().to_internal_value(value)
+
+
+class OwnedQuerysetMixin:
+    """Every queryset is the requesting user's: another user's object is a 404, exactly like a missing one."""
+
+    owner_field = "owner"
+
+    def scope(self, queryset):
+        return queryset.filter(**{self.owner_field: self.request.user})
+
+
+class RejectUnknownFieldsMixin:
+    """A misspelt field is a 400 naming it, not silently ignored. Read-only fields may be echoed back."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)

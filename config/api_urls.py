@@ -1,0 +1,14 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from .auth import ThrottledTokenObtainPairView, ThrottledTokenRefreshView
+
+urlpatterns = [
+    path("auth/token/", ThrottledTokenObtainPairView.as_view(), name="token-obtain"),
+    path("auth/token/refresh/", ThrottledTokenRefreshView.as_view(), name="token-refresh"),
+    path("", include("brokers.api.urls")),
+    path("", include("baskets.api.urls")),
+    path("", include("strategies.api.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+]

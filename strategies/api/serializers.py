@@ -1,0 +1,311 @@
+from decimal import Decimal
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from config.api import (
+    HHMMField,
+    MoneyField,
+    RejectUnknownFieldsMixin,
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+)
+
+from .. import rules
+from ..models import WEEKDAYS, Leg, Strategy, Underlying
+
+
+class StrikeSelectionSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    method = serializers.ChoiceField(choices=Leg.EntryBy.choices)
+    delta_value = MoneyField(
+        max_digits=5,
+        decimal_places=4,
+        required=False,
+        help_text="DELTA: target absolute delta, strictly between 0 and 1.",
+    )
+    strike_distance = MoneyField(
+        max_digits=8,
+        decimal_places=2,
+        required=False,
+        min_value=Decimal("0"),
+        help_text="STRIKE_DISTANCE: points from ATM, away from the money, rounded to the strike step.",
+    )
+    atm_offset = StrictIntegerField(
+        required=False,
+        min_value=-50,
+        max_value=50,
+        help_text="ATM_OFFSET: strikes from ATM; positive is out of the money for the leg's side.",
+    )
+
+    def validate_delta_value(self, value):
+        if not (Decimal("0") < value < Decimal("1")):
+            raise serializers.ValidationError("delta_value must be strictly between 0 and 1.")
+        return value
+
+    def validate(self, attrs):
+        parameter = rules.METHOD_PARAMETER[attrs["method"]]
+        if parameter not in attrs:
+            raise serializers.ValidationError({parameter: [f"Required when method is {attrs['method']}."]})
+        extra = [name for name in rules.METHOD_PARAMETER.values() if name != parameter and name in attrs]
+        if extra:
+            raise serializers.ValidationError({extra[0]: [f"Not used when method is {attrs['method']}."]})
+        return attrs
+
+
+class PositionSizingSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    min_lots = StrictIntegerField(required=False, min_value=1)
+    max_lots = StrictIntegerField(required=False, min_value=1)
+    lot_increment = StrictIntegerField(required=False, min_value=1)
+
+    def validate(self, attrs):
+        if "min_lots" in attrs and "max_lots" in attrs and attrs["max_lots"] < attrs["min_lots"]:
+            raise serializers.ValidationError({"max_lots": ["max_lots must not be below min_lots."]})
+        return attrs
+
+
+def _json_ready(config: dict) -> dict:
+    return {key: (float(value) if isinstance(value, Decimal) else value) for key, value in config.items()}
+
+
+class LegSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
+    leg_no = StrictIntegerField(min_value=1, max_value=99)
+    lots = StrictIntegerField(min_value=1, max_value=10000, help_text="Base lots; allocations may override them.")
+    underlying = serializers.ChoiceField(
+        choices=Underlying.choices,
+        required=False,
+        help_text="Optional; when given it must equal the strategy's underlying.",
+    )
+    entry_by = serializers.ChoiceField(choices=Leg.EntryBy.choices, required=False)
+    strike_selection_config = StrikeSelectionSerializer(
+        required=False,
+        help_text="Optional. Defaults when absent (echoed in `warnings`): DELTA → delta_value 0.20; "
+        "STRIKE_DISTANCE → strike_distance 500 points; ATM_OFFSET → atm_offset 0.",
+    )
+    position_sizing = PositionSizingSerializer(required=False)
+    stop_loss = MoneyField(
+        max_digits=10,
+        required=False,
+        allow_null=True,
+        min_value=Decimal("0"),
+        help_text="Points of premium against the position.",
+    )
+    expiry_offset = StrictIntegerField(min_value=0, max_value=12, required=False, help_text="0 = nearest expiry.")
+    entry_slippage = MoneyField(max_digits=8, required=False, min_value=Decimal("0"))
+    exit_slippage = MoneyField(max_digits=8, required=False, min_value=Decimal("0"))
+    entry_max_slippage = MoneyField(max_digits=8, required=False, min_value=Decimal("0"))
+    exit_max_slippage = MoneyField(max_digits=8, required=False, min_value=Decimal("0"))
+    enabled = StrictBooleanField(required=False)
+
+    class Meta:
+        model = Leg
+        fields = [
+            "leg_no",
+            "lots",
+            "transaction_type",
+            "leg_type",
+            "underlying",
+            "entry_by",
+            "strike_selection_config",
+            "stop_loss",
+            "expiry_type",
+            "expiry_offset",
+            "category",
+            "order_type",
+            "entry_slippage",
+            "exit_slippage",
+            "entry_max_slippage",
+            "exit_max_slippage",
+            "position_sizing",
+            "enabled",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def __init__(self, *args, strategy=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.strategy = strategy
+        self.warnings: list[str] = []
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["underlying"] = instance.strategy.underlying
+        return data
+
+    def validate(self, attrs):
+        strategy = self.strategy or (self.instance.strategy if self.instance else None)
+        underlying = attrs.pop("underlying", None)
+        if underlying and strategy and underlying != strategy.underlying:
+            raise serializers.ValidationError(
+                {
+                    "underlying": [
+                        f"The leg's underlying {underlying} differs from the strategy's {strategy.underlying}."
+                    ]
+                }
+            )
+        current = self.instance
+        config = attrs.get("strike_selection_config")
+        entry_by = attrs.get("entry_by")
+        if config is not None and entry_by is not None and config["method"] != entry_by:
+            raise serializers.ValidationError(
+                {"strike_selection_config": {"method": [f"Must equal entry_by ({entry_by})."]}}
+            )
+        if config is not None:
+            attrs["entry_by"] = config["method"]
+            attrs["strike_selection_config"] = _json_ready(config)
+        elif entry_by is not None and (current is None or current.entry_by != entry_by):
+            default = rules.DEFAULT_STRIKE_SELECTION[entry_by]
+            attrs["strike_selection_config"] = _json_ready(default)
+            leg_no = attrs.get("leg_no", current.leg_no if current else "?")
+            self.warnings.append(
+                f"leg {leg_no}: no strike_selection_config given; using the default "
+                f"{_json_ready(default)} for entry_by {entry_by}."
+            )
+        elif current is None:
+            raise serializers.ValidationError({"entry_by": ["Give entry_by or strike_selection_config."]})
+        sizing = attrs.get("position_sizing", current.position_sizing if current else {}) or {}
+        lots = attrs.get("lots", current.lots if current else None)
+        if lots is not None:
+            if sizing.get("min_lots") and lots < sizing["min_lots"]:
+                raise serializers.ValidationError({"lots": [f"Below position_sizing.min_lots {sizing['min_lots']}."]})
+            if sizing.get("max_lots") and lots > sizing["max_lots"]:
+                raise serializers.ValidationError({"lots": [f"Above position_sizing.max_lots {sizing['max_lots']}."]})
+            if sizing.get("lot_increment") and lots % sizing["lot_increment"]:
+                raise serializers.ValidationError(
+                    {"lots": [f"Not a multiple of position_sizing.lot_increment {sizing['lot_increment']}."]}
+                )
+        return attrs
+
+
+class LegBulkSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    legs = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=20)
+
+    def __init__(self, *args, strategy=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.strategy = strategy
+        self.warnings: list[str] = []
+
+    def validate_legs(self, legs):
+        validated, errors = [], {}
+        for index, item in enumerate(legs):
+            leg = LegSerializer(data=item, strategy=self.strategy)
+            if leg.is_valid():
+                validated.append(leg.validated_data)
+                self.warnings.extend(leg.warnings)
+            else:
+                errors[str(index)] = leg.errors
+        if errors:
+            raise serializers.ValidationError(errors)
+        return validated
+
+
+class LegBulkRequestSerializer(serializers.Serializer):
+    """Schema-only: the bulk POST body."""
+
+    legs = LegSerializer(many=True)
+
+
+class LegBulkResponseSerializer(serializers.Serializer):
+    legs = LegSerializer(many=True)
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+class LegWithWarningsSerializer(LegSerializer):
+    warnings = serializers.ListField(child=serializers.CharField(), read_only=True, required=False)
+
+    class Meta(LegSerializer.Meta):
+        fields = LegSerializer.Meta.fields + ["warnings"]
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string", "enum": WEEKDAYS}, "example": ["MONDAY"]})
+class WeekdaysField(serializers.ListField):
+    child = serializers.ChoiceField(choices=[(day, day) for day in WEEKDAYS])
+
+    def __init__(self, **kwargs):
+        super().__init__(min_length=1, max_length=5, **kwargs)
+
+    def to_internal_value(self, data):
+        days = super().to_internal_value(data)
+        if len(set(days)) != len(days):
+            raise serializers.ValidationError("Each day may appear once.")
+        return sorted(days, key=WEEKDAYS.index)
+
+
+class StrategySerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
+    strategy_id = serializers.UUIDField(source="id", read_only=True)
+    basket_id = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text="The basket to put a standalone-created strategy in; null for none.",
+    )
+    strategy_name = StrictCharField(max_length=120)
+    description = StrictCharField(required=False, allow_blank=True, max_length=2000)
+    entry_time = HHMMField(help_text="HH:MM Asia/Kolkata, inside the trading session 09:15-15:30.")
+    exit_time = HHMMField(help_text="HH:MM Asia/Kolkata, inside the trading session 09:15-15:30.")
+    entry_days = WeekdaysField()
+    exit_days = WeekdaysField(required=False, help_text="Defaults to entry_days for an intraday (MIS) strategy.")
+    is_intra_day = StrictBooleanField(
+        required=False,
+        help_text="Derived from product (MIS → true). If given it must agree with product.",
+    )
+    legs = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Strategy
+        fields = [
+            "strategy_id",
+            "basket_id",
+            "strategy_name",
+            "description",
+            "entry_time",
+            "exit_time",
+            "entry_days",
+            "exit_days",
+            "product",
+            "underlying",
+            "is_intra_day",
+            "category",
+            "status",
+            "created_by_type",
+            "version",
+            "archived_at",
+            "created_at",
+            "updated_at",
+            "legs",
+        ]
+        read_only_fields = ["created_by_type", "version", "archived_at", "created_at", "updated_at"]
+
+    @extend_schema_field(LegSerializer(many=True))
+    def get_legs(self, strategy):
+        return [LegSerializer(leg).data for leg in strategy.legs.all()]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["is_intra_day"] = instance.is_intra_day
+        data["basket_id"] = str(instance.basket_id) if instance.basket_id else None
+        return data
+
+    def validate(self, attrs):
+        current = self.instance
+        product = attrs.get("product", current.product if current else Strategy.Product.NRML)
+        derived = product == Strategy.Product.MIS
+        if "is_intra_day" in attrs and attrs.pop("is_intra_day") != derived:
+            raise serializers.ValidationError(
+                {"is_intra_day": [f"is_intra_day must be {str(derived).lower()} for product {product}."]}
+            )
+        entry_days = attrs.get("entry_days", current.entry_days if current else None)
+        if "exit_days" not in attrs and current is None:
+            if not derived:
+                raise serializers.ValidationError({"exit_days": ["This field is required."]})
+            attrs["exit_days"] = entry_days
+        errors = rules.strategy_time_errors(
+            entry_time=attrs.get("entry_time", current.entry_time if current else None),
+            exit_time=attrs.get("exit_time", current.exit_time if current else None),
+            is_intra_day=derived,
+            entry_days=entry_days,
+            exit_days=attrs.get("exit_days", current.exit_days if current else None),
+        )
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
