@@ -3,7 +3,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.api import MoneyField, RejectUnknownFieldsMixin, StrictCharField
+from config.api import HHMMField, MoneyField, RejectUnknownFieldsMixin, StrictCharField
 
 from ..models import Basket
 
@@ -13,8 +13,8 @@ class BasketStrategySummarySerializer(serializers.Serializer):
     strategy_name = serializers.CharField()
     underlying = serializers.CharField()
     product = serializers.CharField()
-    entry_time = serializers.TimeField(format="%H:%M")
-    exit_time = serializers.TimeField(format="%H:%M")
+    entry_time = HHMMField()
+    exit_time = HHMMField()
     status = serializers.CharField()
 
 

@@ -5,6 +5,7 @@ an edited description or session time is never overwritten, and a second run add
 """
 
 import datetime as dt
+import warnings
 
 import exchange_calendars as xc
 import pandas as pd
@@ -18,6 +19,13 @@ from execution.models import Exchange, Holiday, TradingSession
 # XBOM (Bombay Stock Exchange) carries the holiday list NSE and BSE share for the equity and F&O segments.
 CALENDAR_NAME = "XBOM"
 HOLIDAY_DESCRIPTION = f"Trading holiday ({CALENDAR_NAME} calendar)"
+
+
+def get_calendar(**kwargs):
+    # exchange_calendars still calls an accessor pandas 3 deprecates; the warning is theirs, not ours.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Series\.values returning an ndarray")
+        return xc.get_calendar(CALENDAR_NAME, **kwargs)
 
 
 class Command(BaseCommand):
@@ -48,7 +56,7 @@ class Command(BaseCommand):
 
     def _covered_window(self, start: dt.date, end: dt.date) -> tuple[dt.date, dt.date] | None:
         """The part of [start, end] the calendar knows; None when it knows none of it."""
-        calendar_class = type(xc.get_calendar(CALENDAR_NAME))
+        calendar_class = type(get_calendar())
         lowest, highest = calendar_class.bound_min(), calendar_class.bound_max()
         if lowest is not None:
             start = max(start, lowest.date())
@@ -57,7 +65,7 @@ class Command(BaseCommand):
         return (start, end) if start <= end else None
 
     def _read_calendar(self, start: dt.date, end: dt.date) -> tuple[list[dt.date], dict[dt.date, tuple]]:
-        calendar = xc.get_calendar(CALENDAR_NAME, start=start.isoformat(), end=end.isoformat())
+        calendar = get_calendar(start=start.isoformat(), end=end.isoformat())
         schedule = calendar.schedule.loc[pd.Timestamp(start) : pd.Timestamp(end)]
         sessions = {
             label.date(): (row.open.astimezone(EXCHANGE_TZ).time(), row.close.astimezone(EXCHANGE_TZ).time())

@@ -1,0 +1,214 @@
+from django import forms
+from django.contrib import admin
+from django.db import transaction
+
+from .models import Execution, Fill, Holiday, Order, Position, TradingSession
+
+
+class ViewOnlyAdminMixin:
+    """Trading history is written by the execution engine only: ops can read it here but not add, edit or delete."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Holiday)
+class HolidayAdmin(admin.ModelAdmin):
+    list_display = ["date", "exchange", "description"]
+    list_filter = ["exchange"]
+    search_fields = ["description"]
+    date_hierarchy = "date"
+
+
+class TradingSessionAdminForm(forms.ModelForm):
+    class Meta:
+        model = TradingSession
+        fields = ["exchange", "date", "open_time", "close_time", "note"]
+
+    def clean(self):
+        cleaned = super().clean()
+        open_time, close_time = cleaned.get("open_time"), cleaned.get("close_time")
+        if open_time and close_time and open_time >= close_time:
+            self.add_error("close_time", "The session must close after it opens.")
+        return cleaned
+
+
+@admin.register(TradingSession)
+class TradingSessionAdmin(admin.ModelAdmin):
+    form = TradingSessionAdminForm
+    list_display = ["date", "exchange", "open_time", "close_time", "note"]
+    list_filter = ["exchange"]
+    search_fields = ["note"]
+    date_hierarchy = "date"
+
+
+class OrderInline(ViewOnlyAdminMixin, admin.TabularInline):
+    model = Order
+    extra = 0
+    show_change_link = True
+    fields = [
+        "tag",
+        "broker_account",
+        "leg_no",
+        "instrument",
+        "side",
+        "lots",
+        "quantity",
+        "status",
+        "filled_quantity",
+        "average_price",
+        "broker_order_id",
+        "error",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("broker_account", "instrument")
+
+
+@admin.register(Execution)
+class ExecutionAdmin(admin.ModelAdmin):
+    list_display = [
+        "strategy",
+        "execution_type",
+        "execution_date",
+        "execution_time",
+        "trigger",
+        "status",
+        "started_at",
+        "completed_at",
+    ]
+    list_filter = ["status", "execution_type", "trigger", "strategy__underlying"]
+    search_fields = ["strategy__strategy_name"]
+    list_select_related = ["strategy"]
+    date_hierarchy = "execution_date"
+    inlines = [OrderInline]
+    actions = ["cancel_scheduled"]
+
+    # Executions come from the scheduler or a trader's manual trigger, and their status belongs to the engine;
+    # the one safe edit from here is the cancel action below.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_cancel_permission(self, request):
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    @admin.action(description="Cancel selected scheduled executions", permissions=["cancel"])
+    def cancel_scheduled(self, request, queryset):
+        selected = queryset.count()
+        with transaction.atomic():
+            # Lock first so a worker's claim (UPDATE … WHERE status='SCHEDULED') cannot interleave; the
+            # conditional UPDATE leaves rows that are already running or finished untouched.
+            pks = list(
+                Execution.objects.select_for_update()
+                .filter(pk__in=queryset.values("pk"), status=Execution.Status.SCHEDULED)
+                .values_list("pk", flat=True)
+            )
+            cancelled = Execution.objects.filter(pk__in=pks, status=Execution.Status.SCHEDULED).update(
+                status=Execution.Status.CANCELLED
+            )
+            for execution in Execution.objects.filter(pk__in=pks).select_related("strategy"):
+                self.log_change(request, execution, "Cancelled from the admin.")
+        message = f"Cancelled {cancelled} scheduled execution{'' if cancelled == 1 else 's'}."
+        if selected - cancelled:
+            message += f" {selected - cancelled} selected were not SCHEDULED and were left unchanged."
+        self.message_user(request, message)
+
+
+class FillInline(ViewOnlyAdminMixin, admin.TabularInline):
+    model = Fill
+    extra = 0
+    fields = ["broker_fill_id", "side", "quantity", "price", "filled_at"]
+    readonly_fields = fields
+
+
+@admin.register(Order)
+class OrderAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "tag",
+        "strategy",
+        "broker_account",
+        "leg_no",
+        "instrument",
+        "side",
+        "lots",
+        "quantity",
+        "status",
+        "filled_quantity",
+        "average_price",
+        "broker_order_id",
+        "created_at",
+    ]
+    list_filter = ["status", "side", "broker_account__broker", "strategy__underlying", "created_at"]
+    search_fields = [
+        "tag",
+        "broker_order_id",
+        "instrument__tradingsymbol",
+        "broker_account__client_id",
+        "strategy__strategy_name",
+    ]
+    list_select_related = ["strategy", "broker_account", "instrument"]
+    date_hierarchy = "created_at"
+    inlines = [FillInline]
+
+    def get_queryset(self, request):
+        # The changelist skips list_select_related once the queryset has a select_related, so name them all:
+        # the change page shows the execution and the leg, whose __str__ name their strategy.
+        return (
+            super()
+            .get_queryset(request)
+            .select_related(*self.list_select_related, "execution__strategy", "leg__strategy")
+        )
+
+
+@admin.register(Fill)
+class FillAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "order__tag",
+        "strategy",
+        "broker_account",
+        "instrument",
+        "side",
+        "quantity",
+        "price",
+        "broker_fill_id",
+        "filled_at",
+    ]
+    list_filter = ["side", "broker_account__broker", "strategy__underlying", "filled_at"]
+    search_fields = ["order__tag", "order__broker_order_id", "broker_fill_id", "instrument__tradingsymbol"]
+    list_select_related = ["order", "strategy", "broker_account", "instrument"]
+    date_hierarchy = "filled_at"
+
+    def get_queryset(self, request):
+        # As in OrderAdmin: the order's __str__ names its instrument.
+        return super().get_queryset(request).select_related(*self.list_select_related, "order__instrument")
+
+
+@admin.register(Position)
+class PositionAdmin(admin.ModelAdmin):
+    list_display = [
+        "strategy",
+        "broker_account",
+        "instrument",
+        "net_quantity",
+        "average_price",
+        "realized_pnl",
+        "updated_at",
+    ]
+    list_filter = ["broker_account__broker", "strategy__underlying", "instrument__option_type"]
+    search_fields = ["strategy__strategy_name", "broker_account__client_id", "instrument__tradingsymbol"]
+    list_select_related = ["strategy", "broker_account", "instrument"]
+    autocomplete_fields = ["strategy", "broker_account", "instrument"]
