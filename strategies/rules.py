@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime
 from decimal import Decimal
 
-# Regular NSE/BSE equity-derivatives session (Asia/Kolkata). Dated exceptions live in TradingSession.
-SESSION_OPEN = datetime.time(9, 15)
-SESSION_CLOSE = datetime.time(15, 30)
+# Strategy times must fall inside the regular session (Asia/Kolkata); dated exceptions live in TradingSession.
+from execution.calendar import REGULAR_CLOSE as SESSION_CLOSE
+from execution.calendar import REGULAR_OPEN as SESSION_OPEN
 
 # Documented defaults for a leg that names entry_by but no strike_selection_config (echoed as warnings).
 DEFAULT_STRIKE_SELECTION = {

@@ -2,6 +2,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from allocations.services import allocations_check_after_leg_change
 from config.exceptions import ConflictError, DomainError
 
 from .models import Leg, Strategy
@@ -63,19 +64,24 @@ def legs_create(*, strategy: Strategy, legs: list[dict]) -> list[Leg]:
     if errors:
         raise DomainError({"legs": errors})
     try:
-        created = Leg.objects.bulk_create([Leg(strategy=strategy, **data) for data in legs])
+        with transaction.atomic():
+            created = Leg.objects.bulk_create([Leg(strategy=strategy, **data) for data in legs])
     except IntegrityError:  # a concurrent request added the same leg_no
         raise ConflictError("Another request changed this strategy's legs; reload and try again.") from None
+    allocations_check_after_leg_change(strategy=strategy)
     Strategy.objects.filter(pk=strategy.pk).update(version=F("version") + 1)
     return created
 
 
+@transaction.atomic
 def leg_update(*, leg: Leg, **changes) -> Leg:
+    """Change a leg; refused when the change would break an allocation (0 lots, outside sizing)."""
     if "leg_no" in changes and changes["leg_no"] != leg.leg_no:
         raise DomainError("leg_no cannot change; delete the leg and add it again.", field="leg_no")
     for key, value in changes.items():
         setattr(leg, key, value)
     leg.save()
+    allocations_check_after_leg_change(strategy=leg.strategy)
     Strategy.objects.filter(pk=leg.strategy_id).update(version=F("version") + 1)
     return leg
 

@@ -1,0 +1,146 @@
+import json
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.utils import timezone
+
+from .models import BrokerAccount, Instrument, Quote
+
+
+class WriteOnlyTextarea(forms.Textarea):
+    """Never renders a value, not even the one just posted when the form comes back with an error."""
+
+    def format_value(self, value):
+        return None
+
+
+class BrokerAccountAdminForm(forms.ModelForm):
+    credentials_json = forms.CharField(
+        label="Credentials (JSON)",
+        required=False,
+        strip=True,
+        widget=WriteOnlyTextarea(attrs={"rows": 4, "cols": 60, "autocomplete": "off", "spellcheck": "false"}),
+        help_text=(
+            'Write-only: stored credentials are never shown. Paste a JSON object such as {"api_key": "…", '
+            '"api_secret": "…"} to replace them; leave blank to keep them; {} removes them.'
+        ),
+    )
+
+    class Meta:
+        model = BrokerAccount
+        fields = ["owner", "broker", "client_id", "name", "status", "entries_blocked"]
+
+    def clean_client_id(self):
+        client_id = self.cleaned_data["client_id"].strip()
+        RegexValidator(r"^[A-Za-z0-9_-]+$", "Use letters, digits, '-' or '_' only.")(client_id)
+        return client_id
+
+    def clean_credentials_json(self) -> dict | None:
+        raw = self.cleaned_data["credentials_json"]
+        if not raw:
+            return None  # keep what is stored
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(
+                f"Credentials are not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}). "
+                "Nothing was changed; paste them again."
+            ) from None
+        if not isinstance(value, dict):
+            raise ValidationError('Credentials must be a JSON object, e.g. {"api_key": "…", "api_secret": "…"}.')
+        not_strings = sorted(key for key, item in value.items() if not isinstance(item, str))
+        if not_strings:
+            raise ValidationError(f"Every credential value must be a string; not: {', '.join(not_strings)}.")
+        return value
+
+    def save(self, commit=True):
+        credentials = self.cleaned_data.get("credentials_json")
+        if credentials is not None:
+            self.instance.credentials = credentials  # encrypts; {} clears
+        return super().save(commit=commit)
+
+
+@admin.register(BrokerAccount)
+class BrokerAccountAdmin(admin.ModelAdmin):
+    form = BrokerAccountAdminForm
+    list_display = ["client_id", "name", "owner", "broker", "status", "entries_blocked", "last_ok_at"]
+    list_filter = ["broker", "status", "entries_blocked"]
+    search_fields = ["client_id", "name", "owner__username"]
+    list_select_related = ["owner"]
+    readonly_fields = [
+        "has_credentials_display",
+        "has_session_display",
+        "session_expires_at",
+        "last_ok_at",
+        "last_error",
+        "created_at",
+        "updated_at",
+    ]
+    # The encrypted columns are deliberately absent from every fieldset.
+    fieldsets = [
+        (None, {"fields": ["owner", "broker", "client_id", "name"]}),
+        ("Credentials", {"fields": ["has_credentials_display", "credentials_json"]}),
+        (
+            "Health",
+            {
+                "fields": [
+                    "status",
+                    "entries_blocked",
+                    "last_ok_at",
+                    "last_error",
+                    "has_session_display",
+                    "session_expires_at",
+                ]
+            },
+        ),
+        ("Timestamps", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
+    ]
+    actions = ["block_entries", "clear_entry_block"]
+
+    @admin.display(description="Has credentials", boolean=True)
+    def has_credentials_display(self, obj):
+        return obj.has_credentials
+
+    @admin.display(description="Has a session token", boolean=True)
+    def has_session_display(self, obj):
+        return bool(obj.session_token_encrypted)
+
+    @admin.action(description="Block new entries (kill switch)", permissions=["change"])
+    def block_entries(self, request, queryset):
+        changed = queryset.filter(entries_blocked=False).update(entries_blocked=True, updated_at=timezone.now())
+        self.message_user(request, f"Blocked new entries on {changed} account(s).")
+
+    @admin.action(description="Clear the entry block", permissions=["change"])
+    def clear_entry_block(self, request, queryset):
+        changed = queryset.filter(entries_blocked=True).update(entries_blocked=False, updated_at=timezone.now())
+        self.message_user(request, f"Cleared the entry block on {changed} account(s).")
+
+
+@admin.register(Instrument)
+class InstrumentAdmin(admin.ModelAdmin):
+    list_display = [
+        "tradingsymbol",
+        "exchange",
+        "underlying",
+        "expiry",
+        "strike",
+        "option_type",
+        "lot_size",
+        "freeze_quantity",
+        "active",
+    ]
+    list_filter = ["kind", "exchange", "underlying", "option_type", "active", "expiry"]
+    search_fields = ["tradingsymbol"]
+    ordering = ["underlying", "expiry", "strike", "option_type"]
+
+
+@admin.register(Quote)
+class QuoteAdmin(admin.ModelAdmin):
+    list_display = ["instrument", "ltp", "bid", "ask", "iv", "delta", "oi", "updated_at"]
+    list_filter = ["instrument__underlying", "instrument__option_type"]
+    search_fields = ["instrument__tradingsymbol"]
+    list_select_related = ["instrument"]
+    autocomplete_fields = ["instrument"]
+    date_hierarchy = "updated_at"
