@@ -1,6 +1,7 @@
 import pytest
 from rest_framework.test import APIClient
 
+from tests.api import seed001
 from tests.factories import UserFactory
 
 
@@ -31,3 +32,20 @@ def other_api(other_user):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(other_user).access_token}")
     return client
+
+
+@pytest.fixture
+def basket_id(api):
+    return api.post("/api/v1/options/baskets/", seed001.BASKET, format="json").json()["basket_id"]
+
+
+@pytest.fixture
+def strategy_id(api, basket_id):
+    response = api.post(f"/api/v1/options/baskets/{basket_id}/strategies/", seed001.STRATEGY, format="json")
+    return response.json()["strategy_id"]
+
+
+@pytest.fixture
+def condor_id(api, strategy_id):
+    assert api.post(f"/api/v1/options/strategies/{strategy_id}/legs/", seed001.LEGS, format="json").status_code == 201
+    return strategy_id

@@ -135,7 +135,27 @@ class AllocationWriteSerializer(RejectUnknownFieldsMixin, serializers.Serializer
 
 
 class AdvancedAllocationsSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
-    allocations = AllocationWriteSerializer(many=True, allow_empty=False)
+    """Errors come back keyed by the failing item's index, like the bulk legs POST."""
+
+    allocations = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=50)
+
+    def validate_allocations(self, items):
+        validated, errors = [], {}
+        for index, item in enumerate(items):
+            one = AllocationWriteSerializer(data=item, context=self.context)
+            if one.is_valid():
+                validated.append(one.validated_data)
+            else:
+                errors[str(index)] = one.errors
+        if errors:
+            raise serializers.ValidationError(errors)
+        return validated
+
+
+class AdvancedAllocationsRequestSerializer(serializers.Serializer):
+    """Schema-only: the advanced POST body."""
+
+    allocations = AllocationWriteSerializer(many=True)
 
 
 class LegLineSerializer(serializers.Serializer):

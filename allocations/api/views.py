@@ -9,6 +9,7 @@ from strategies.models import Strategy
 from .. import selectors, services
 from ..models import Allocation
 from .serializers import (
+    AdvancedAllocationsRequestSerializer,
     AdvancedAllocationsResponseSerializer,
     AdvancedAllocationsSerializer,
     AllocationSerializer,
@@ -71,7 +72,7 @@ class AllocationAdvancedCreate(StrategyAllocationsMixin, generics.GenericAPIView
 
     serializer_class = AdvancedAllocationsSerializer
 
-    @extend_schema(request=AdvancedAllocationsSerializer, responses={201: AdvancedAllocationsResponseSerializer})
+    @extend_schema(request=AdvancedAllocationsRequestSerializer, responses={201: AdvancedAllocationsResponseSerializer})
     def post(self, request, strategy_id):
         strategy = self.strategy()
         write = AdvancedAllocationsSerializer(data=request.data, context={"request": request})

@@ -17,6 +17,10 @@ IMPLEMENTED = {
     "/api/v1/options/strategies/{strategy_id}/": {"get", "put", "patch", "delete"},
     "/api/v1/options/strategies/{strategy_id}/legs/": {"get", "post"},
     "/api/v1/options/strategies/{strategy_id}/legs/{leg_no}/": {"get", "put", "patch", "delete"},
+    "/api/v1/options/strategies/{strategy_id}/allocations/": {"get", "post"},
+    "/api/v1/options/strategies/{strategy_id}/allocations/advanced/": {"post"},
+    "/api/v1/options/strategies/{strategy_id}/allocations/summary/": {"get"},
+    "/api/v1/options/strategies/{strategy_id}/allocations/{client_id}/": {"get", "put", "patch", "delete"},
 }
 
 
