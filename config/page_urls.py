@@ -1,0 +1,3 @@
+"""Trader pages (server-rendered). Each app's views.py/urls.py adds its own pages here."""
+
+urlpatterns = []

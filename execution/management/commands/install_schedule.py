@@ -1,0 +1,39 @@
+"""Install the platform's few named beat rows (never one per strategy). Idempotent."""
+
+import json
+
+from django.core.management.base import BaseCommand
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+TICK = "execution: minute tick"
+HOUSEKEEPING = "execution: housekeeping"
+
+
+class Command(BaseCommand):
+    help = "Create or update the minute tick and the daily housekeeping beat rows."
+
+    def handle(self, *args, **options):
+        every_minute, _ = CrontabSchedule.objects.get_or_create(
+            minute="*", hour="*", day_of_week="*", day_of_month="*", month_of_year="*", timezone="UTC"
+        )
+        nightly, _ = CrontabSchedule.objects.get_or_create(
+            minute="0", hour="18", day_of_week="*", day_of_month="*", month_of_year="*", timezone="UTC"
+        )
+        rows = [
+            (TICK, "execution.tasks.tick", every_minute, "Materialize and enqueue executions due in the next minutes"),
+            (HOUSEKEEPING, "execution.tasks.housekeeping", nightly, "Close out stale executions, refresh calendar"),
+        ]
+        for name, task, crontab, description in rows:
+            _, created = PeriodicTask.objects.update_or_create(
+                name=name,
+                defaults={
+                    "task": task,
+                    "crontab": crontab,
+                    "interval": None,
+                    "args": json.dumps([]),
+                    "enabled": True,
+                    "description": description,
+                },
+            )
+            self.stdout.write(f"{'created' if created else 'kept'} beat row: {name}")
+        IntervalSchedule.objects.filter(periodictask__isnull=True).delete()
