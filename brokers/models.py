@@ -117,3 +117,61 @@ class Quote(models.Model):
 
     def __str__(self):
         return f"{self.instrument} {self.ltp}"
+
+
+class PaperOrder(models.Model):
+    """An order as the paper broker holds it: its own book, keyed by the platform's tag like a real broker's."""
+
+    class Status(models.TextChoices):
+        OPEN = "OPEN"
+        FILLED = "FILLED"
+        PARTIAL = "PARTIAL"
+        REJECTED = "REJECTED"
+        CANCELLED = "CANCELLED"
+
+    account = models.ForeignKey(BrokerAccount, on_delete=models.CASCADE, related_name="paper_orders")
+    broker_order_id = models.CharField(max_length=32, unique=True)
+    tag = models.CharField(max_length=20)
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="paper_orders")
+    side = models.CharField(max_length=4)
+    quantity = models.PositiveIntegerField()
+    order_type = models.CharField(max_length=8)
+    limit_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    filled_quantity = models.PositiveIntegerField(default=0)
+    average_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    message = models.CharField(max_length=200, blank=True, default="")
+    fills = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            # A real broker would accept a second order with the same tag; the paper broker refuses it so that
+            # a test can prove the engine never sends one.
+            models.UniqueConstraint(fields=["account", "tag"], name="uniq_paper_order_account_tag"),
+        ]
+
+    def __str__(self):
+        return f"{self.broker_order_id} {self.tag} {self.side} {self.quantity} {self.status}"
+
+
+class PaperFault(models.Model):
+    """A fault the paper broker injects into the next orders of an account (for tests and drills)."""
+
+    class Kind(models.TextChoices):
+        REJECT = "REJECT", "Reject the order"
+        TIMEOUT = "TIMEOUT", "Time out before the order reaches the book"
+        TIMEOUT_AFTER_PLACE = "TIMEOUT_AFTER_PLACE", "Place the order, then time out the reply"
+        PARTIAL = "PARTIAL", "Fill only part of the order"
+
+    account = models.ForeignKey(BrokerAccount, on_delete=models.CASCADE, related_name="paper_faults")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    side = models.CharField(max_length=4, blank=True, default="", help_text="BUY or SELL; blank for any")
+    remaining = models.PositiveIntegerField(default=1)
+    fill_ratio = models.DecimalField(max_digits=4, decimal_places=2, default="0.5")
+    message = models.CharField(max_length=200, blank=True, default="")
+
+    def __str__(self):
+        return f"{self.account.client_id} {self.kind} ×{self.remaining}"

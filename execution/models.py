@@ -1,5 +1,6 @@
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -78,6 +79,11 @@ class Execution(models.Model):
     brokers_involved = models.JSONField(default=list, blank=True)
     execution_results = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True, default="")
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="A worker holds the execution until then; past it another may resume it."
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-due_at"]
@@ -124,6 +130,8 @@ class Order(models.Model):
     limit_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     tag = models.CharField(max_length=20, unique=True)
     broker_order_id = models.CharField(max_length=64, blank=True, default="")
+    slice_no = models.PositiveSmallIntegerField(default=1)
+    sequence = models.PositiveSmallIntegerField(default=0, help_text="Placement order within the account")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     filled_quantity = models.PositiveIntegerField(default=0)
     average_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
@@ -186,3 +194,39 @@ class Position(models.Model):
 
     def __str__(self):
         return f"{self.strategy} {self.broker_account.client_id} {self.instrument} {self.net_quantity}"
+
+
+class Alert(models.Model):
+    """Something a trader or ops must see: a missed execution, a rejection, a stale feed, a risk breach."""
+
+    class Kind(models.TextChoices):
+        MISSED = "MISSED"
+        REJECTED = "REJECTED"
+        UNKNOWN_ORDER = "UNKNOWN_ORDER"
+        RISK = "RISK"
+        STALE_FEED = "STALE_FEED"
+        STOP_LOSS = "STOP_LOSS"
+        RECONCILIATION = "RECONCILIATION"
+        KILL_SWITCH = "KILL_SWITCH"
+        FAILED = "FAILED"
+
+    class Severity(models.TextChoices):
+        INFO = "INFO"
+        WARNING = "WARNING"
+        CRITICAL = "CRITICAL"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.WARNING)
+    message = models.TextField()
+    strategy = models.ForeignKey("strategies.Strategy", on_delete=models.SET_NULL, null=True, blank=True)
+    execution = models.ForeignKey(Execution, on_delete=models.SET_NULL, null=True, blank=True)
+    broker_account = models.ForeignKey("brokers.BrokerAccount", on_delete=models.SET_NULL, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.kind}: {self.message[:60]}"

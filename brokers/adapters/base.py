@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Protocol
 
 
@@ -15,16 +17,64 @@ class BrokerError(Exception):
         self.permanent = permanent
 
 
+class BrokerTimeout(BrokerError):
+    """No answer in time: the order may or may not exist at the broker. Never retried blindly; the tag is
+    looked up (reconciliation) before anything is sent again."""
+
+
 @dataclass(frozen=True)
 class SessionHealth:
     ok: bool
     detail: str
 
 
+@dataclass(frozen=True)
+class OrderRequest:
+    tag: str
+    instrument_id: int
+    exchange: str
+    tradingsymbol: str
+    side: str  # BUY | SELL
+    quantity: int
+    order_type: str  # MARKET | LIMIT
+    limit_price: Decimal | None
+    product: str  # NRML | MIS
+
+
+@dataclass(frozen=True)
+class FillReport:
+    fill_id: str
+    quantity: int
+    price: Decimal
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class OrderResult:
+    broker_order_id: str
+    status: str  # OPEN | FILLED | PARTIAL | REJECTED | CANCELLED
+    filled_quantity: int = 0
+    average_price: Decimal | None = None
+    message: str = ""
+    fills: list[FillReport] = field(default_factory=list)
+
+
 class Broker(Protocol):
     name: str
 
     def check_session(self) -> SessionHealth: ...
+
+    def place_order(self, request: OrderRequest) -> OrderResult:
+        """Raises BrokerTimeout when the outcome is unknown, BrokerError when refused."""
+        ...
+
+    def find_order(self, tag: str) -> OrderResult | None:
+        """The order carrying `tag`, or None when the broker has none (reconciliation)."""
+        ...
+
+    def open_positions(self) -> dict[int, int]:
+        """Net quantity per instrument id as the broker sees the account (duplicate-order check)."""
+        ...
 
 
 _REGISTRY: dict[str, type] = {}
@@ -40,7 +90,7 @@ def register(name: str):
 
 
 def adapter_for(account) -> Broker:
-    """The adapter for a BrokerAccount (its credentials are decrypted only here)."""
+    """The adapter for a BrokerAccount (its credentials are decrypted only inside the adapter)."""
     from . import paper  # noqa: F401  (registers itself)
 
     try:

@@ -1,6 +1,55 @@
-"""The paper broker: a simulated broker that runs the same engine as live trading."""
+"""The paper broker: a simulated broker with its own order book (PaperOrder), driven by the same engine as
+live trading. Market orders fill at the quote with slippage, limit orders fill only when the quote crosses
+their price, and PaperFault rows inject rejects, timeouts and partial fills for tests and drills."""
 
-from .base import SessionHealth, register
+from __future__ import annotations
+
+import uuid
+from decimal import ROUND_DOWN, Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ..models import Instrument, PaperFault, PaperOrder
+from ..quotes import quote_for_fill
+from .base import BrokerError, BrokerTimeout, FillReport, OrderRequest, OrderResult, SessionHealth, register
+
+SLIPPAGE_TICKS = int(getattr(settings, "PAPER_SLIPPAGE_TICKS", 1))
+
+
+def _result(order: PaperOrder) -> OrderResult:
+    fills = [
+        FillReport(fill_id=f["id"], quantity=f["quantity"], price=Decimal(f["price"]), at=timezone.now())
+        for f in order.fills
+    ]
+    return OrderResult(
+        broker_order_id=order.broker_order_id,
+        status=order.status,
+        filled_quantity=order.filled_quantity,
+        average_price=order.average_price,
+        message=order.message,
+        fills=fills,
+    )
+
+
+def _fill_price(side: str, bid: Decimal, ask: Decimal, tick: Decimal, limit: Decimal | None) -> Decimal | None:
+    """The price a marketable order fills at, or None when a limit order does not cross the quote."""
+    slip = tick * SLIPPAGE_TICKS
+    if side == "BUY":
+        price = ask + slip
+        if limit is not None:
+            if ask > limit:
+                return None
+            price = min(price, limit)
+    else:
+        price = max(bid - slip, tick)
+        if limit is not None:
+            if bid < limit:
+                return None
+            price = max(price, limit)
+    return price
 
 
 @register("PAPER")
@@ -10,3 +59,105 @@ class PaperBroker:
 
     def check_session(self) -> SessionHealth:
         return SessionHealth(ok=True, detail="paper broker: always connected")
+
+    def _take_fault(self, side: str) -> PaperFault | None:
+        fault = (
+            PaperFault.objects.select_for_update()
+            .filter(account=self.account, remaining__gt=0, side__in=["", side])
+            .order_by("id")
+            .first()
+        )
+        if fault is not None:
+            PaperFault.objects.filter(pk=fault.pk).update(remaining=F("remaining") - 1)
+        return fault
+
+    def place_order(self, request: OrderRequest) -> OrderResult:
+        with transaction.atomic():
+            fault = self._take_fault(request.side)
+            kind = fault.kind if fault else None
+            if kind == PaperFault.Kind.TIMEOUT:
+                raise BrokerTimeout(fault.message or "paper broker: simulated timeout (the order did not arrive)")
+            instrument = Instrument.objects.get(pk=request.instrument_id)
+            order = PaperOrder(
+                account=self.account,
+                broker_order_id=f"P{uuid.uuid4().hex[:15].upper()}",
+                tag=request.tag,
+                instrument=instrument,
+                side=request.side,
+                quantity=request.quantity,
+                order_type=request.order_type,
+                limit_price=request.limit_price,
+                status=PaperOrder.Status.OPEN,
+            )
+            if kind == PaperFault.Kind.REJECT:
+                order.status = PaperOrder.Status.REJECTED
+                order.message = fault.message or "paper broker: simulated rejection"
+            elif request.quantity % instrument.lot_size:
+                order.status = PaperOrder.Status.REJECTED
+                order.message = f"quantity {request.quantity} is not a multiple of the lot size {instrument.lot_size}"
+            elif instrument.freeze_quantity and request.quantity > instrument.freeze_quantity:
+                order.status = PaperOrder.Status.REJECTED
+                order.message = f"quantity {request.quantity} exceeds the freeze quantity {instrument.freeze_quantity}"
+            else:
+                ratio = fault.fill_ratio if kind == PaperFault.Kind.PARTIAL else None
+                self._match(order, instrument, ratio=ratio)
+            try:
+                with transaction.atomic():
+                    order.save()
+            except IntegrityError:
+                raise BrokerError(
+                    f"paper broker: an order tagged {request.tag} already exists", permanent=True
+                ) from None
+        if kind == PaperFault.Kind.TIMEOUT_AFTER_PLACE:
+            raise BrokerTimeout(fault.message or "paper broker: simulated timeout after the order was placed")
+        return _result(order)
+
+    def _match(self, order: PaperOrder, instrument: Instrument, *, ratio: Decimal | None = None) -> None:
+        quote = quote_for_fill(instrument, timezone.now())
+        if quote is None:
+            if order.order_type == "MARKET":
+                order.status = PaperOrder.Status.REJECTED
+                order.message = "paper broker: no price for this contract"
+            return
+        price = _fill_price(order.side, quote.bid, quote.ask, instrument.tick_size, order.limit_price)
+        if price is None:
+            return  # a limit order that does not cross rests OPEN
+        quantity = order.quantity - order.filled_quantity
+        if ratio is not None:
+            lots = int((Decimal(quantity // instrument.lot_size) * ratio).to_integral_value(rounding=ROUND_DOWN))
+            quantity = max(lots, 1) * instrument.lot_size if quantity > instrument.lot_size else 0
+        if quantity <= 0:
+            return
+        previous_value = (order.average_price or 0) * order.filled_quantity
+        order.filled_quantity += quantity
+        order.average_price = ((previous_value + price * quantity) / order.filled_quantity).quantize(Decimal("0.01"))
+        order.fills = [
+            *order.fills,
+            {"id": f"{order.broker_order_id}-{len(order.fills) + 1}", "quantity": quantity, "price": str(price)},
+        ]
+        order.status = (
+            PaperOrder.Status.FILLED if order.filled_quantity == order.quantity else PaperOrder.Status.PARTIAL
+        )
+
+    def find_order(self, tag: str) -> OrderResult | None:
+        order = PaperOrder.objects.filter(account=self.account, tag=tag).first()
+        return _result(order) if order else None
+
+    def match_open_orders(self) -> int:
+        """Fill resting limit orders whose price the quote now crosses; returns how many filled."""
+        filled = 0
+        with transaction.atomic():
+            orders = PaperOrder.objects.select_for_update().select_related("instrument")
+            for order in orders.filter(account=self.account, status=PaperOrder.Status.OPEN):
+                self._match(order, order.instrument)
+                if order.status != PaperOrder.Status.OPEN:
+                    order.save()
+                    filled += 1
+        return filled
+
+    def open_positions(self) -> dict[int, int]:
+        net: dict[int, int] = {}
+        rows = PaperOrder.objects.filter(account=self.account, filled_quantity__gt=0)
+        for instrument_id, side, quantity in rows.values_list("instrument_id", "side", "filled_quantity"):
+            net[instrument_id] = net.get(instrument_id, 0) + (quantity if side == "BUY" else -quantity)
+        return {key: value for key, value in net.items() if value}

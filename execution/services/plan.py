@@ -1,0 +1,417 @@
+"""Load what an execution needs in a fixed number of queries, resolve contracts once per leg, and turn
+every account's lots into order intents with deterministic tags."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, Prefetch, Sum
+
+from allocations.lots import LotsError
+from allocations.models import Allocation, LegOverride
+from allocations.selectors import allocation_lots
+from brokers.margin import LegQuantity, estimate_margin
+from brokers.models import BrokerAccount, Instrument
+from brokers.quotes import QuoteView, is_stale, simulated_quote, view
+from strategies.models import Leg
+
+from ..calendar import EXCHANGE_TZ
+from ..models import Execution, Order, Position
+from . import contracts, risk
+from .contracts import Contract, ContractError
+
+
+def order_tag(execution_id, account_id, key: str, slice_no: int) -> str:
+    """Deterministic, unique, at most 20 characters, letters and digits only (safe for every broker).
+
+    `key` names what the order trades within the execution: "L<leg_no>" on entry, "I<instrument id>" on exit."""
+    digest = hashlib.blake2b(f"{execution_id}:{account_id}:{key}:{slice_no}".encode(), digest_size=10).digest()
+    return "OP" + base64.b32encode(digest).decode()[:16]
+
+
+@dataclass
+class LegResult:
+    leg_no: int
+    transaction_type: str
+    leg_type: str
+    base_lots: int
+    final_lots: int
+    multiplier_applied: Decimal | None
+    tradingsymbol: str = ""
+    quantity: int = 0
+    status: str = "PLANNED"
+    message: str = ""
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AccountPlan:
+    account: BrokerAccount
+    allocation: Allocation | None
+    legs: list[LegResult] = field(default_factory=list)
+    orders: list[Order] = field(default_factory=list)
+    skipped: str = ""
+
+    @property
+    def total_lots(self) -> int:
+        return sum(leg.final_lots for leg in self.legs)
+
+
+@dataclass
+class Plan:
+    accounts: list[AccountPlan]
+    error: str = ""  # a refusal of the whole execution (nothing is placed)
+
+    @property
+    def orders(self) -> list[Order]:
+        return [order for account in self.accounts for order in account.orders]
+
+
+def _local_day_start(now: dt.datetime) -> dt.datetime:
+    local = now.astimezone(EXCHANGE_TZ)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _chain(strategy, legs: list[Leg], now: dt.datetime):
+    """Index spot and step, and the option contracts (with quotes) of the expiries the legs need: 3 queries."""
+    index = (
+        Instrument.objects.filter(underlying=strategy.underlying, kind=Instrument.Kind.INDEX)
+        .select_related("quote")
+        .first()
+    )
+    if index is None:
+        raise ContractError(f"the instrument master has no {strategy.underlying} index; run load_instruments")
+    index_quote = getattr(index, "quote", None)
+    options = Instrument.objects.filter(
+        underlying=strategy.underlying,
+        kind=Instrument.Kind.OPTION,
+        active=True,
+        expiry__gte=now.astimezone(EXCHANGE_TZ).date(),
+    )
+    expiries = list(options.values_list("expiry", flat=True).distinct())
+    wanted = {
+        contracts.pick_expiry(expiries, expiry_type=leg.expiry_type, offset=leg.expiry_offset): None for leg in legs
+    }
+    rows = options.filter(expiry__in=list(wanted)).select_related("quote")
+    return index, index_quote, rows
+
+
+def _contract(instrument: Instrument, now: dt.datetime, spot: Decimal, feed_seen: bool) -> Contract:
+    stored = getattr(instrument, "quote", None)
+    if stored is not None:
+        quote = view(stored, now)
+    elif not feed_seen:
+        # No feed has ever priced this underlying: the paper broker's simulated chain stands in.
+        quote = simulated_quote(instrument, now, spot=spot)
+    else:
+        quote = None
+    return Contract(
+        instrument_id=instrument.pk,
+        exchange=instrument.exchange,
+        tradingsymbol=instrument.tradingsymbol,
+        expiry=instrument.expiry,
+        strike=instrument.strike,
+        option_type=instrument.option_type,
+        lot_size=instrument.lot_size,
+        freeze_quantity=instrument.freeze_quantity,
+        tick_size=instrument.tick_size,
+        quote=quote,
+    )
+
+
+def _delta_of(spot: Decimal, now: dt.datetime):
+    from brokers.market import implied_delta
+
+    def delta(contract: Contract) -> Decimal | None:
+        quote = contract.quote
+        if quote is None or quote.stale:
+            return None
+        if quote.delta is not None:
+            return quote.delta
+        return implied_delta(
+            price=quote.ltp,
+            spot=spot,
+            strike=contract.strike,
+            option_type=contract.option_type,
+            expiry=contract.expiry,
+            now=now,
+        )
+
+    return delta
+
+
+def resolve_contracts(strategy, legs: list[Leg], now: dt.datetime) -> tuple[dict, Decimal]:
+    """For each leg_no: its contract and (for LIMIT legs) its limit price; and the spot used.
+    Raises ContractError naming the leg."""
+    index, index_quote, rows = _chain(strategy, legs, now)
+    feed_seen = index_quote is not None
+    if index_quote is not None:
+        if is_stale(index_quote.updated_at, now):
+            raise ContractError(
+                f"the {strategy.underlying} price is stale (last update {index_quote.updated_at:%H:%M:%S} UTC); "
+                "the market-data feed is not running"
+            )
+        spot = index_quote.ltp
+    else:
+        from brokers.quotes import reference_spots
+
+        spot = reference_spots().get(strategy.underlying)
+        if spot is None:
+            raise ContractError(f"no price for {strategy.underlying}")
+    step = index.strike_step or Decimal(50)
+    atm = contracts.atm_strike(spot, step)
+    chain = [_contract(instrument, now, spot, feed_seen) for instrument in rows]
+    delta_of = _delta_of(spot, now)
+    resolved = {}
+    expiries = sorted({c.expiry for c in chain})
+    for leg in legs:
+        try:
+            expiry = contracts.pick_expiry(expiries, expiry_type=leg.expiry_type, offset=leg.expiry_offset)
+            option_type = contracts.OPTION_TYPE[leg.leg_type]
+            candidates = [c for c in chain if c.expiry == expiry and c.option_type == option_type]
+            contract = contracts.pick_strike(
+                leg_type=leg.leg_type,
+                config=leg.strike_selection_config or {"method": leg.entry_by},
+                atm=atm,
+                step=step,
+                chain=candidates,
+                delta_of=delta_of,
+            )
+        except ContractError as exc:
+            raise ContractError(f"leg {leg.leg_no}: {exc}") from None
+        price = None
+        if leg.order_type == Leg.OrderType.LIMIT:
+            price = limit_for(contract, leg.transaction_type, leg.entry_slippage, leg_no=leg.leg_no)
+        resolved[leg.leg_no] = (contract, price)
+    return resolved, spot
+
+
+def limit_for(contract: Contract, side: str, slippage: Decimal, *, leg_no: int) -> Decimal:
+    quote: QuoteView | None = contract.quote
+    if quote is None:
+        raise ContractError(f"leg {leg_no}: no quote for {contract.tradingsymbol}; cannot price a limit order")
+    if quote.stale:
+        raise ContractError(
+            f"leg {leg_no}: the quote for {contract.tradingsymbol} is stale "
+            f"(last update {quote.updated_at:%H:%M:%S} UTC); refusing to price a limit order off it"
+        )
+    return contracts.limit_price(side=side, ltp=quote.ltp, slippage=slippage, tick=contract.tick_size)
+
+
+def _account_days(strategy, account_ids, now) -> dict:
+    start = _local_day_start(now)
+    orders = dict(
+        Order.objects.filter(strategy=strategy, broker_account_id__in=account_ids, created_at__gte=start)
+        .values("broker_account_id")
+        .annotate(n=Count("id"))
+        .values_list("broker_account_id", "n")
+    )
+    pnl = dict(
+        Position.objects.filter(strategy=strategy, broker_account_id__in=account_ids, updated_at__gte=start)
+        .values("broker_account_id")
+        .annotate(total=Sum("realized_pnl"))
+        .values_list("broker_account_id", "total")
+    )
+    return {
+        account_id: risk.AccountDay(orders.get(account_id, 0), pnl.get(account_id) or Decimal(0))
+        for account_id in account_ids
+    }
+
+
+def _new_order(execution, account, key, leg_no, leg, contract, side, lots, quantity, price, slice_no, sequence):
+    return Order(
+        execution=execution,
+        strategy_id=execution.strategy_id,
+        broker_account=account,
+        leg=leg,
+        leg_no=leg_no,
+        instrument_id=contract.instrument_id,
+        side=side,
+        lots=lots,
+        quantity=quantity,
+        order_type="LIMIT" if price is not None else "MARKET",
+        limit_price=price,
+        tag=order_tag(execution.pk, account.pk, key, slice_no),
+        slice_no=slice_no,
+        sequence=sequence,
+    )
+
+
+def plan_entry(execution: Execution, now: dt.datetime) -> Plan:
+    """Order intents for every allocated account; accounts that fail lots or risk checks are skipped with
+    their reason. A leg that cannot be resolved or priced refuses the whole entry."""
+    strategy = execution.strategy
+    legs = list(Leg.objects.filter(strategy=strategy, enabled=True).order_by("leg_no"))
+    allocations = list(
+        Allocation.objects.filter(strategy=strategy, status=Allocation.Status.ACTIVE)
+        .select_related("broker_account", "strategy__basket")
+        .prefetch_related(Prefetch("leg_overrides", queryset=LegOverride.objects.select_related("leg")))
+        .order_by("priority", "broker_account__client_id")
+    )
+    if not legs:
+        return Plan([], error="the strategy has no enabled legs")
+    if not allocations:
+        return Plan([], error="the strategy has no active allocations")
+    try:
+        resolved, spot = resolve_contracts(strategy, legs, now)
+    except ContractError as exc:
+        return Plan([], error=str(exc))
+    days = _account_days(strategy, [a.broker_account_id for a in allocations], now)
+    by_no = {leg.leg_no: leg for leg in legs}
+    basket = strategy.basket
+    capital = basket.deployable_capital if basket else None
+    plans = []
+    for allocation in allocations:
+        account = allocation.broker_account
+        plan = AccountPlan(account=account, allocation=allocation)
+        plans.append(plan)
+        if account.status != BrokerAccount.Status.ACTIVE:
+            plan.skipped = f"account {account.client_id} is {account.status}"
+            continue
+        if account.entries_blocked:
+            plan.skipped = f"kill switch: entries are blocked on {account.client_id}"
+            continue
+        try:
+            lots = allocation_lots(allocation, legs=legs)
+        except LotsError as exc:
+            plan.skipped = exc.message
+            continue
+        for line in lots.legs:
+            leg = by_no[line.leg_no]
+            contract, price = resolved[line.leg_no]
+            plan.legs.append(
+                LegResult(
+                    leg_no=line.leg_no,
+                    transaction_type=leg.transaction_type,
+                    leg_type=leg.leg_type,
+                    base_lots=line.base_lots,
+                    final_lots=line.final_lots,
+                    multiplier_applied=line.multiplier_applied,
+                    tradingsymbol=contract.tradingsymbol,
+                    quantity=line.final_lots * contract.lot_size,
+                )
+            )
+        value = Decimal(0)
+        for result in plan.legs:
+            contract, price = resolved[result.leg_no]
+            reference = price if price is not None else (contract.quote.ltp if contract.quote else Decimal(0))
+            value += reference * result.quantity
+        spot_margin = estimate_margin(
+            [LegQuantity(r.leg_type, r.transaction_type, r.quantity) for r in plan.legs],
+            spot=spot,
+        )
+        reason = risk.breach(
+            allocation.risk_limits or {},
+            days[account.pk],
+            risk.Proposed(
+                orders=sum(
+                    len(contracts.slices(r.quantity, lot_size=resolved[r.leg_no][0].lot_size,
+                                         freeze_quantity=resolved[r.leg_no][0].freeze_quantity))
+                    for r in plan.legs
+                ),
+                position_value=value,
+                margin=spot_margin,
+                capital=capital,
+            ),
+        )  # fmt: skip
+        if reason:
+            plan.skipped = f"risk limit: {reason}"
+            for result in plan.legs:
+                result.status, result.message = "SKIPPED", plan.skipped
+            continue
+        # BUY legs before SELL legs: the hedge is in place (and margin benefit granted) before the short.
+        sequence = 0
+        for result in sorted(plan.legs, key=lambda r: (r.transaction_type != "BUY", r.leg_no)):
+            contract, price = resolved[result.leg_no]
+            parts = contracts.slices(
+                result.quantity, lot_size=contract.lot_size, freeze_quantity=contract.freeze_quantity
+            )
+            for slice_no, quantity in enumerate(parts, 1):
+                sequence += 1
+                order = _new_order(
+                    execution,
+                    account,
+                    f"L{result.leg_no}",
+                    result.leg_no,
+                    by_no[result.leg_no],
+                    contract,
+                    result.transaction_type,
+                    quantity // contract.lot_size,
+                    quantity,
+                    price,
+                    slice_no,
+                    sequence,
+                )
+                plan.orders.append(order)
+                result.tags.append(order.tag)
+    return Plan(plans)
+
+
+def plan_exit(execution: Execution, now: dt.datetime) -> Plan:
+    """Close exactly the strategy's own open quantity, per account: shorts first (buy back), then longs."""
+    strategy = execution.strategy
+    positions = list(
+        Position.objects.filter(strategy=strategy)
+        .exclude(net_quantity=0)
+        .select_related("broker_account", "instrument", "instrument__quote")
+        .order_by("broker_account__client_id", "net_quantity", "instrument__tradingsymbol")
+    )
+    # The leg that opened each instrument, from the strategy's entry orders (one query).
+    leg_of = dict(
+        Order.objects.filter(strategy=strategy, leg__isnull=False)
+        .order_by("instrument_id", "created_at")
+        .values_list("instrument_id", "leg_id")
+    )
+    legs = {leg.pk: leg for leg in Leg.objects.filter(strategy=strategy)}
+    plans: dict = {}
+    for position in positions:  # net_quantity ascending: shorts (negative) come first within an account
+        plan = plans.setdefault(
+            position.broker_account_id, AccountPlan(account=position.broker_account, allocation=None)
+        )
+        instrument = position.instrument
+        leg = legs.get(leg_of.get(instrument.pk))
+        side = "BUY" if position.net_quantity < 0 else "SELL"
+        contract = _contract(instrument, now, Decimal(0), feed_seen=True)
+        result = LegResult(
+            leg_no=leg.leg_no if leg else 0,
+            transaction_type=side,
+            leg_type="CALL" if instrument.option_type == "CE" else "PUT",
+            base_lots=leg.lots if leg else 0,
+            final_lots=abs(position.net_quantity) // instrument.lot_size,
+            multiplier_applied=None,
+            tradingsymbol=instrument.tradingsymbol,
+            quantity=abs(position.net_quantity),
+        )
+        plan.legs.append(result)
+        price = None
+        if leg is not None and leg.order_type == Leg.OrderType.LIMIT:
+            try:
+                price = limit_for(contract, side, leg.exit_slippage, leg_no=result.leg_no)
+            except ContractError as exc:
+                # An exit must not wait for a limit price: it goes at market, and says why.
+                result.message = f"{exc}; exiting at market instead"
+        parts = contracts.slices(
+            result.quantity, lot_size=instrument.lot_size, freeze_quantity=instrument.freeze_quantity
+        )
+        for slice_no, quantity in enumerate(parts, 1):
+            order = _new_order(
+                execution,
+                plan.account,
+                f"I{instrument.pk}",
+                result.leg_no,
+                leg,
+                contract,
+                side,
+                quantity // instrument.lot_size,
+                quantity,
+                price,
+                slice_no,
+                len(plan.orders) + 1,
+            )
+            plan.orders.append(order)
+            result.tags.append(order.tag)
+    return Plan(list(plans.values()))

@@ -1,0 +1,45 @@
+"""Pre-trade checks per allocation from its risk_limits. A breach skips that account, with the reason
+recorded; the other accounts proceed. Exits are never blocked: they reduce risk."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class AccountDay:
+    """What the account has done today for this strategy."""
+
+    orders_today: int
+    pnl_today: Decimal
+
+
+@dataclass(frozen=True)
+class Proposed:
+    orders: int
+    position_value: Decimal  # Σ price × quantity over the legs to be placed
+    margin: Decimal | None  # brokers.margin estimate
+    capital: Decimal | None  # deployable capital of the strategy's basket, when it has one
+
+
+def breach(limits: dict, day: AccountDay, proposed: Proposed) -> str | None:
+    """The first limit the proposed entry would break, in words, or None."""
+    trades = limits.get("max_daily_trades")
+    if trades is not None and day.orders_today + proposed.orders > int(trades):
+        return f"max_daily_trades {trades}: {day.orders_today} orders today + {proposed.orders} planned would exceed it"
+    loss = limits.get("max_daily_loss")
+    if loss is not None and day.pnl_today <= -Decimal(str(loss)):
+        return f"max_daily_loss {loss}: today's P&L is {day.pnl_today}"
+    value = limits.get("max_position_value")
+    if value is not None and proposed.position_value > Decimal(str(value)):
+        return f"max_position_value {value}: this entry is worth {proposed.position_value}"
+    utilization = limits.get("max_margin_utilization")
+    if utilization is not None and proposed.margin is not None and proposed.capital:
+        used = proposed.margin / proposed.capital * 100
+        if used > Decimal(str(utilization)):
+            return (
+                f"max_margin_utilization {utilization}%: estimated margin {proposed.margin} is "
+                f"{used.quantize(Decimal('0.1'))}% of the basket's deployable capital {proposed.capital}"
+            )
+    return None

@@ -1,0 +1,35 @@
+"""Thin Celery entry points: they take ids, call a service, and hold no logic of their own."""
+
+from celery import shared_task
+from django.utils import timezone
+
+from .services import placement, schedule
+
+
+def _send(execution_id, due_at):
+    run_execution.apply_async(args=[str(execution_id)], eta=due_at)
+
+
+@shared_task(ignore_result=True)
+def tick():
+    """Every minute: materialize and enqueue what is due, reconcile unknown orders, run the monitors."""
+    now = timezone.now()
+    schedule.executions_materialize(now=now)
+    schedule.executions_enqueue(now=now, send=_send)
+    placement.orders_reconcile(now=now)
+    from .services import monitors
+
+    monitors.run_all(now=now)
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def run_execution(execution_id):
+    placement.execution_run(execution_id)
+
+
+@shared_task(ignore_result=True)
+def housekeeping():
+    """Nightly: executions still SCHEDULED after their day are marked MISSED with an alert."""
+    from .services import monitors
+
+    monitors.close_out_stale(now=timezone.now())
