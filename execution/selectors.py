@@ -21,3 +21,24 @@ def sessions_between(exchange: str, start: dt.date, end: dt.date) -> dict[dt.dat
 def last_holiday_date(exchange: str) -> dt.date | None:
     """The latest recorded holiday of the exchange; past it, the calendar knows weekends only."""
     return Holiday.objects.filter(exchange=exchange).order_by("-date").values_list("date", flat=True).first()
+
+
+def executions_for(*, owner):
+    from .models import Execution
+
+    return Execution.objects.filter(strategy__owner=owner).select_related("strategy")
+
+
+def orders_for(*, owner):
+    from .models import Order
+
+    return Order.objects.filter(strategy__owner=owner).select_related("broker_account", "instrument", "execution")
+
+
+def positions_for(*, owner):
+    """The owner's book lines with their instrument and its quote (for unrealized P&L) in one query."""
+    from .models import Position
+
+    return Position.objects.filter(strategy__owner=owner).select_related(
+        "strategy", "broker_account", "instrument", "instrument__quote"
+    )

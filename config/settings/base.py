@@ -138,6 +138,11 @@ SPECTACULAR_SETTINGS = {
         "StrikeMethodEnum": "strategies.models.Leg.EntryBy",
         "LifecycleStatusEnum": "strategies.models.Strategy.Status",
         "BrokerAccountStatusEnum": "brokers.models.BrokerAccount.Status",
+        "ExecutionStatusEnum": "execution.models.Execution.Status",
+        "OrderStatusEnum": "execution.models.Order.Status",
+        "ExecutionTypeEnum": "execution.models.Execution.Type",
+        "ManualExecutionTypeEnum": "execution.api.serializers.MANUAL_TYPES",
+        "SideEnum": "execution.models.Side",
     },
 }
 

@@ -21,6 +21,12 @@ IMPLEMENTED = {
     "/api/v1/options/strategies/{strategy_id}/allocations/advanced/": {"post"},
     "/api/v1/options/strategies/{strategy_id}/allocations/summary/": {"get"},
     "/api/v1/options/strategies/{strategy_id}/allocations/{client_id}/": {"get", "put", "patch", "delete"},
+    "/api/v1/options/executions/schedule/": {"get"},
+    "/api/v1/options/executions/history/": {"get"},
+    "/api/v1/options/executions/{execution_id}/": {"get"},
+    "/api/v1/options/executions/manual/": {"post"},
+    "/api/v1/options/positions/": {"get"},
+    "/api/v1/options/orders/": {"get"},
 }
 
 

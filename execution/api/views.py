@@ -1,0 +1,187 @@
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from strategies.models import Strategy
+
+from .. import calendar, selectors
+from ..services import schedule
+from .serializers import (
+    ExecutionDetailSerializer,
+    ExecutionSerializer,
+    ManualExecutionSerializer,
+    OrderSerializer,
+    PositionSerializer,
+    ScheduleSerializer,
+)
+
+
+def query_uuid(request, name):
+    field = serializers.UUIDField()
+    value = request.query_params.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return field.to_internal_value(value)
+    except serializers.ValidationError:
+        raise serializers.ValidationError({name: ["Must be a valid UUID."]}) from None
+
+
+def query_date(request, name):
+    value = request.query_params.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise serializers.ValidationError({name: ["Use YYYY-MM-DD."]}) from None
+
+
+def query_choice(request, name, choices):
+    value = request.query_params.get(name)
+    if value in (None, ""):
+        return None
+    if value.upper() not in choices:
+        raise serializers.ValidationError({name: [f"Must be one of {', '.join(c.lower() for c in choices)}."]})
+    return value.upper()
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("date", OpenApiTypes.DATE, description="Default: today (Asia/Kolkata)"),
+        OpenApiParameter("type", str, enum=["entry", "exit"]),
+    ],
+    responses={200: ScheduleSerializer},
+)
+class ScheduleView(APIView):
+    """What runs on a day, computed from the trading calendar, including days with no Execution row yet."""
+
+    def get(self, request):
+        day = query_date(request, "date") or timezone.now().astimezone(calendar.EXCHANGE_TZ).date()
+        kind = query_choice(request, "type", ("ENTRY", "EXIT"))
+        closed, items = schedule.schedule_for_day(owner=request.user, day=day, execution_type=kind)
+        body = {
+            "date": day,
+            "is_trading_day": {exchange: not shut for exchange, shut in closed.items()},
+            "holidays": [exchange for exchange, shut in closed.items() if shut and day.weekday() < 5],
+            "executions": [
+                {
+                    "strategy_id": item.strategy_id,
+                    "strategy_name": item.strategy_name,
+                    "underlying": item.underlying,
+                    "execution_type": item.execution_type,
+                    "execution_time": item.execution_time,
+                    "due_at": item.due_at,
+                    "execution_id": item.execution.pk if item.execution else None,
+                    "status": item.execution.status if item.execution else "PLANNED",
+                }
+                for item in items
+            ],
+        }
+        return Response(ScheduleSerializer(body).data)
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("strategy_id", OpenApiTypes.UUID),
+        OpenApiParameter("from_date", OpenApiTypes.DATE),
+        OpenApiParameter("to_date", OpenApiTypes.DATE),
+    ]
+)
+class ExecutionHistory(generics.ListAPIView):
+    serializer_class = ExecutionSerializer
+
+    def get_queryset(self):
+        queryset = selectors.executions_for(owner=self.request.user).order_by("-due_at")
+        strategy_id = query_uuid(self.request, "strategy_id")
+        start, end = query_date(self.request, "from_date"), query_date(self.request, "to_date")
+        if start and end and end < start:
+            raise serializers.ValidationError({"to_date": ["Must not be before from_date."]})
+        if strategy_id:
+            queryset = queryset.filter(strategy_id=strategy_id)
+        if start:
+            queryset = queryset.filter(execution_date__gte=start)
+        if end:
+            queryset = queryset.filter(execution_date__lte=end)
+        return queryset
+
+
+class ExecutionDetail(generics.RetrieveAPIView):
+    serializer_class = ExecutionDetailSerializer
+    lookup_field = "id"
+    lookup_url_kwarg = "execution_id"
+
+    def get_queryset(self):
+        return selectors.executions_for(owner=self.request.user)
+
+
+class ManualExecution(APIView):
+    """Run an entry or exit now, through the same path as scheduled ones (202: it runs in the worker)."""
+
+    @extend_schema(
+        request=ManualExecutionSerializer,
+        responses={
+            202: ExecutionSerializer,
+            409: OpenApiResponse(description="A manual run of this type already happened today; use force."),
+        },
+    )
+    def post(self, request):
+        from ..tasks import run_execution
+
+        body = ManualExecutionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        strategy = Strategy.objects.filter(owner=request.user, pk=body.validated_data["strategy_id"]).first()
+        if strategy is None:
+            raise serializers.ValidationError({"strategy_id": ["Strategy not found."]})
+        with transaction.atomic():
+            execution = schedule.execution_manual_create(
+                strategy=strategy,
+                execution_type=body.validated_data["execution_type"].upper(),
+                force=body.validated_data["force"],
+                now=timezone.now(),
+            )
+            transaction.on_commit(lambda: run_execution.delay(str(execution.pk)))
+        execution.refresh_from_db()
+        return Response(ExecutionSerializer(execution).data, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema(parameters=[OpenApiParameter("strategy_id", OpenApiTypes.UUID), OpenApiParameter("client_id", str)])
+class PositionList(generics.ListAPIView):
+    """Each strategy's own book: net quantity, average price, realized and unrealized P&L."""
+
+    serializer_class = PositionSerializer
+
+    def get_queryset(self):
+        queryset = selectors.positions_for(owner=self.request.user).order_by(
+            "strategy__strategy_name", "broker_account__client_id", "instrument__tradingsymbol"
+        )
+        strategy_id = query_uuid(self.request, "strategy_id")
+        client_id = self.request.query_params.get("client_id")
+        if strategy_id:
+            queryset = queryset.filter(strategy_id=strategy_id)
+        if client_id:
+            queryset = queryset.filter(broker_account__client_id=client_id)
+        return queryset
+
+
+@extend_schema(
+    parameters=[OpenApiParameter("execution_id", OpenApiTypes.UUID), OpenApiParameter("strategy_id", OpenApiTypes.UUID)]
+)
+class OrderList(generics.ListAPIView):
+    serializer_class = OrderSerializer
+
+    def get_queryset(self):
+        queryset = selectors.orders_for(owner=self.request.user).order_by("-created_at", "sequence")
+        execution_id = query_uuid(self.request, "execution_id")
+        strategy_id = query_uuid(self.request, "strategy_id")
+        if execution_id:
+            queryset = queryset.filter(execution_id=execution_id)
+        if strategy_id:
+            queryset = queryset.filter(strategy_id=strategy_id)
+        return queryset
