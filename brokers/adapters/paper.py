@@ -72,11 +72,12 @@ class PaperBroker:
         return fault
 
     def place_order(self, request: OrderRequest) -> OrderResult:
-        with transaction.atomic():
+        with transaction.atomic():  # a fault is used up whatever happens to the order
             fault = self._take_fault(request.side)
-            kind = fault.kind if fault else None
-            if kind == PaperFault.Kind.TIMEOUT:
-                raise BrokerTimeout(fault.message or "paper broker: simulated timeout (the order did not arrive)")
+        kind = fault.kind if fault else None
+        if kind == PaperFault.Kind.TIMEOUT:
+            raise BrokerTimeout(fault.message or "paper broker: simulated timeout (the order did not arrive)")
+        with transaction.atomic():
             instrument = Instrument.objects.get(pk=request.instrument_id)
             order = PaperOrder(
                 account=self.account,

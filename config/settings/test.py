@@ -8,6 +8,9 @@ os.environ.setdefault(
     "dGVzdC1vbmx5LWZpZWxkLWVuY3J5cHQta2V5LTAwMDA=,dGVzdC1vbmx5LWZpZWxkLWVuY3J5cHQta2V5LTExMTE=",
 )
 
+# Tests never write to a real queue unless they say so (the embedded default is a file-backed queue).
+os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+
 from .base import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

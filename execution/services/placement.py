@@ -166,8 +166,10 @@ def _place_account(execution_id, account_id, product: str) -> None:
                 continue
             if order.status in (Order.Status.SENT, Order.Status.UNKNOWN):
                 if not order_reconcile(broker, order) and order.status == Order.Status.SENT:
-                    # The broker has no order with this tag: the earlier attempt never reached it.
-                    order.status = Order.Status.PENDING
+                    # The broker has no order with this tag: the earlier attempt never reached it, so sending
+                    # it now is the first send, not a retry.
+                    if Order.objects.filter(pk=order.pk, status=Order.Status.SENT).update(status=Order.Status.PENDING):
+                        order.status = Order.Status.PENDING
             if order.status == Order.Status.PENDING:
                 _send(broker, order, product)
                 _renew_lease(execution_id)
@@ -399,5 +401,13 @@ def orders_reconcile(*, now: dt.datetime) -> int:
     for order in pending:
         broker = adapters.setdefault(order.broker_account_id, adapter_for(order.broker_account))
         if order_reconcile(broker, order):
+            resolved += 1
+        elif order.status == Order.Status.UNKNOWN and order.sent_at and order.sent_at < now - 2 * LEASE:
+            # Verified absent long after the timeout: it never reached the broker. It is not re-sent this late;
+            # the trader sees it as not placed.
+            Order.objects.filter(pk=order.pk, status=Order.Status.UNKNOWN).update(
+                status=Order.Status.CANCELLED,
+                error=f"{order.error}; the broker has no order tagged {order.tag}: it was never placed",
+            )
             resolved += 1
     return resolved

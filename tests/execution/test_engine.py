@@ -259,3 +259,18 @@ def test_exit_with_nothing_open_completes_and_says_so(frozen, condor):
     execution = execution_run(new_execution(condor, "EXIT").pk)
     assert execution.status == Execution.Status.COMPLETED
     assert "nothing to exit" in execution.error
+
+
+def test_an_unknown_order_the_broker_never_received_is_marked_not_placed_after_the_grace(frozen, condor):
+    make_chain()
+    from brokers.models import BrokerAccount
+
+    PaperFault.objects.create(account=BrokerAccount.objects.get(client_id="ANGELONE456"), kind="TIMEOUT")
+    execution = execution_run(new_execution(condor).pk)
+    first = orders_of(execution, "ANGELONE456")[0]
+    assert first.status == Order.Status.UNKNOWN
+    assert orders_reconcile(now=MONDAY_0930) == 0  # still within the grace: left UNKNOWN
+    assert orders_reconcile(now=MONDAY_0930 + dt.timedelta(minutes=2)) == 1
+    first.refresh_from_db()
+    assert first.status == Order.Status.CANCELLED and "never placed" in first.error
+    assert not PaperOrder.objects.filter(tag=first.tag).exists()

@@ -16,8 +16,9 @@ from .conftest import MONDAY_0930
 pytestmark = pytest.mark.django_db
 
 
-def at(hour, minute, day=MONDAY_0930.date()):
-    """A UTC instant from an IST wall-clock time on `day`."""
+def at(hour, minute, day=None):
+    """A UTC instant from an IST wall-clock time on `day` (default: the Monday of the fixtures)."""
+    day = day or MONDAY_0930.date()
     return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=dt.UTC) - dt.timedelta(hours=5, minutes=30)
 
 
