@@ -170,6 +170,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": CELERY_QUEUE_DIR,
         "data_folder_out": CELERY_QUEUE_DIR,
+        "control_folder": str(Path(CELERY_QUEUE_DIR) / "control"),
     }
 
 # Execution engine knobs (seconds).
