@@ -33,6 +33,14 @@ class BrokerAccount(models.Model):
     entries_blocked = models.BooleanField(
         default=False, help_text="Kill switch: no new entries for this account until cleared."
     )
+    entries_blocked_reason = models.CharField(max_length=200, blank=True, default="")
+    max_daily_loss = models.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Account-level: when today's P&L across strategies reaches -this, new entries are blocked.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

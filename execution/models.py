@@ -84,6 +84,12 @@ class Execution(models.Model):
         null=True, blank=True, help_text="A worker holds the execution until then; past it another may resume it."
     )
     attempts = models.PositiveSmallIntegerField(default=0)
+    scope = models.JSONField(
+        default=dict, blank=True, help_text="A monitor's exit closes only these positions: {'positions': [ids]}"
+    )
+    dedupe_key = models.CharField(
+        max_length=80, null=True, blank=True, unique=True, help_text="One monitor-triggered execution per cause"
+    )
 
     class Meta:
         ordering = ["-due_at"]
@@ -182,6 +188,8 @@ class Position(models.Model):
     net_quantity = models.IntegerField(default=0, help_text="Positive long, negative short")
     average_price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     realized_pnl = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    day = models.DateField(null=True, blank=True, help_text="The trading day day_realized_pnl belongs to")
+    day_realized_pnl = models.DecimalField(max_digits=16, decimal_places=2, default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.utils import timezone
 
-from .services import placement, schedule
+from .services import monitors, placement, schedule
 
 
 def _send(execution_id, due_at):
@@ -17,9 +17,7 @@ def tick():
     schedule.executions_materialize(now=now)
     schedule.executions_enqueue(now=now, send=_send)
     placement.orders_reconcile(now=now)
-    from .services import monitors
-
-    monitors.run_all(now=now)
+    monitors.run_all(now=now, send=_send)
 
 
 @shared_task(ignore_result=True, acks_late=True)
@@ -30,6 +28,4 @@ def run_execution(execution_id):
 @shared_task(ignore_result=True)
 def housekeeping():
     """Nightly: executions still SCHEDULED after their day are marked MISSED with an alert."""
-    from .services import monitors
-
     monitors.close_out_stale(now=timezone.now())

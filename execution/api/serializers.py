@@ -211,3 +211,64 @@ class PositionSerializer(serializers.ModelSerializer):
         if quote is None:
             return None
         return float(((quote.ltp - position.average_price) * position.net_quantity).quantize(Decimal("0.01")))
+
+
+class KillSwitchSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    flatten = StrictBooleanField(default=False, help_text="Also close every open position (one exit per strategy)")
+    reason = serializers.CharField(max_length=200, required=False, default="engaged by the user")
+
+
+class KillSwitchResultSerializer(serializers.Serializer):
+    accounts = serializers.ListField(child=serializers.CharField())
+    entries_blocked = serializers.BooleanField()
+    exit_execution_ids = serializers.ListField(child=serializers.UUIDField())
+
+
+class MismatchSerializer(serializers.Serializer):
+    tradingsymbol = serializers.CharField()
+    broker_quantity = serializers.IntegerField()
+    book_quantity = serializers.IntegerField()
+
+
+class UnknownOrderSerializer(serializers.Serializer):
+    tag = serializers.CharField()
+    broker_order_id = serializers.CharField()
+    status = serializers.CharField()
+
+
+class ReconciliationSerializer(serializers.Serializer):
+    client_id = serializers.CharField()
+    ok = serializers.BooleanField()
+    error = serializers.CharField(allow_blank=True)
+    mismatches = MismatchSerializer(many=True)
+    unknown_orders = UnknownOrderSerializer(many=True)
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    alert_id = serializers.IntegerField(source="id")
+    strategy_id = serializers.UUIDField(allow_null=True)
+    execution_id = serializers.UUIDField(allow_null=True)
+    client_id = serializers.CharField(source="broker_account.client_id", allow_null=True, default=None)
+
+    class Meta:
+        from ..models import Alert
+
+        model = Alert
+        fields = [
+            "alert_id",
+            "kind",
+            "severity",
+            "message",
+            "strategy_id",
+            "execution_id",
+            "client_id",
+            "created_at",
+            "acknowledged_at",
+        ]
+
+
+class FeedStatusSerializer(serializers.Serializer):
+    underlying = serializers.CharField()
+    ltp = MoneyField(max_digits=12)
+    updated_at = serializers.DateTimeField()
+    stale = serializers.BooleanField()

@@ -1,6 +1,7 @@
 import datetime as dt
 
 from django.db import transaction
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -8,16 +9,23 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from brokers.models import BrokerAccount
 from strategies.models import Strategy
 
 from .. import calendar, selectors
-from ..services import schedule
+from ..models import Alert
+from ..services import killswitch, monitors, schedule
 from .serializers import (
+    AlertSerializer,
     ExecutionDetailSerializer,
     ExecutionSerializer,
+    FeedStatusSerializer,
+    KillSwitchResultSerializer,
+    KillSwitchSerializer,
     ManualExecutionSerializer,
     OrderSerializer,
     PositionSerializer,
+    ReconciliationSerializer,
     ScheduleSerializer,
 )
 
@@ -185,3 +193,99 @@ class OrderList(generics.ListAPIView):
         if strategy_id:
             queryset = queryset.filter(strategy_id=strategy_id)
         return queryset
+
+
+def _send(execution_id, due_at):
+    from ..tasks import run_execution
+
+    run_execution.delay(str(execution_id))
+
+
+def _engage(request, accounts):
+    body = KillSwitchSerializer(data=request.data if isinstance(request.data, dict) else {})
+    body.is_valid(raise_exception=True)
+    exits = killswitch.kill_switch_engage(
+        owner=request.user,
+        accounts=accounts,
+        flatten=body.validated_data["flatten"],
+        reason=body.validated_data["reason"],
+        now=timezone.now(),
+        send=_send,
+    )
+    result = {
+        "accounts": [a.client_id for a in accounts],
+        "entries_blocked": True,
+        "exit_execution_ids": [e.pk for e in exits],
+    }
+    return Response(KillSwitchResultSerializer(result).data)
+
+
+def _release(request, accounts):
+    killswitch.kill_switch_release(owner=request.user, accounts=accounts)
+    result = {"accounts": [a.client_id for a in accounts], "entries_blocked": False, "exit_execution_ids": []}
+    return Response(KillSwitchResultSerializer(result).data)
+
+
+class AccountKillSwitch(APIView):
+    """Stop new entries on one account (and optionally flatten its books). Survives restarts; DELETE releases."""
+
+    def account(self, request, client_id):
+        return get_object_or_404(BrokerAccount, owner=request.user, client_id=client_id)
+
+    @extend_schema(request=KillSwitchSerializer, responses={200: KillSwitchResultSerializer})
+    def post(self, request, client_id):
+        return _engage(request, [self.account(request, client_id)])
+
+    @extend_schema(request=None, responses={200: KillSwitchResultSerializer})
+    def delete(self, request, client_id):
+        return _release(request, [self.account(request, client_id)])
+
+
+class UserKillSwitch(APIView):
+    """Stop new entries on every account of the user (and optionally flatten every book)."""
+
+    @extend_schema(request=KillSwitchSerializer, responses={200: KillSwitchResultSerializer})
+    def post(self, request):
+        return _engage(request, list(BrokerAccount.objects.filter(owner=request.user)))
+
+    @extend_schema(request=None, responses={200: KillSwitchResultSerializer})
+    def delete(self, request):
+        return _release(request, list(BrokerAccount.objects.filter(owner=request.user)))
+
+
+class Reconciliation(APIView):
+    """What the broker holds that the books do not explain; nothing is placed to fix it."""
+
+    @extend_schema(responses={200: ReconciliationSerializer})
+    def get(self, request, client_id):
+        account = get_object_or_404(BrokerAccount, owner=request.user, client_id=client_id)
+        return Response(ReconciliationSerializer(monitors.reconciliation_report(account)).data)
+
+
+@extend_schema(parameters=[OpenApiParameter("unacknowledged", bool)])
+class AlertList(generics.ListAPIView):
+    serializer_class = AlertSerializer
+
+    def get_queryset(self):
+        queryset = Alert.objects.filter(owner=self.request.user).select_related("broker_account")
+        if self.request.query_params.get("unacknowledged") in ("true", "1"):
+            queryset = queryset.filter(acknowledged_at=None)
+        return queryset
+
+
+class AlertAcknowledge(APIView):
+    @extend_schema(request=None, responses={200: AlertSerializer})
+    def post(self, request, alert_id):
+        alert = get_object_or_404(Alert, owner=request.user, pk=alert_id)
+        if alert.acknowledged_at is None:
+            alert.acknowledged_at = timezone.now()
+            alert.save(update_fields=["acknowledged_at"])
+        return Response(AlertSerializer(alert).data)
+
+
+class FeedStatus(APIView):
+    """The market-data feed per underlying: last price, last update, stale or not."""
+
+    @extend_schema(responses={200: FeedStatusSerializer(many=True)})
+    def get(self, request):
+        return Response(FeedStatusSerializer(monitors.feed_status(now=timezone.now()), many=True).data)

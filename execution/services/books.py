@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 
+from ..calendar import EXCHANGE_TZ
 from ..models import Fill, Order, Position
 
 
@@ -52,6 +53,9 @@ def fill_record(*, order: Order, fill_id: str, quantity: int, price: Decimal, at
     position, _ = Position.objects.select_for_update().get_or_create(
         strategy_id=order.strategy_id, broker_account_id=order.broker_account_id, instrument_id=order.instrument_id
     )
-    apply_fill(position, side=order.side, quantity=quantity, price=price)
+    day = at.astimezone(EXCHANGE_TZ).date()
+    if position.day != day:
+        position.day, position.day_realized_pnl = day, Decimal(0)
+    position.day_realized_pnl += apply_fill(position, side=order.side, quantity=quantity, price=price)
     position.save()
     return True

@@ -354,9 +354,11 @@ def plan_entry(execution: Execution, now: dt.datetime) -> Plan:
 def plan_exit(execution: Execution, now: dt.datetime) -> Plan:
     """Close exactly the strategy's own open quantity, per account: shorts first (buy back), then longs."""
     strategy = execution.strategy
+    scoped = Position.objects.filter(strategy=strategy)
+    if execution.scope.get("positions"):  # a monitor's exit closes only the positions that triggered it
+        scoped = scoped.filter(pk__in=execution.scope["positions"])
     positions = list(
-        Position.objects.filter(strategy=strategy)
-        .exclude(net_quantity=0)
+        scoped.exclude(net_quantity=0)
         .select_related("broker_account", "instrument", "instrument__quote")
         .order_by("broker_account__client_id", "net_quantity", "instrument__tradingsymbol")
     )

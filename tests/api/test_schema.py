@@ -27,6 +27,12 @@ IMPLEMENTED = {
     "/api/v1/options/executions/manual/": {"post"},
     "/api/v1/options/positions/": {"get"},
     "/api/v1/options/orders/": {"get"},
+    "/api/v1/broker-accounts/{client_id}/kill-switch/": {"post", "delete"},
+    "/api/v1/broker-accounts/{client_id}/reconciliation/": {"get"},
+    "/api/v1/kill-switch/": {"post", "delete"},
+    "/api/v1/alerts/": {"get"},
+    "/api/v1/alerts/{alert_id}/acknowledge/": {"post"},
+    "/api/v1/market/status/": {"get"},
 }
 
 

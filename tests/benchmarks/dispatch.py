@@ -1,0 +1,250 @@
+"""Benchmark of scheduled dispatch on PostgreSQL + Redis with real Celery workers and the paper broker.
+
+    .venv/bin/python tests/benchmarks/dispatch.py --strategies 1000 [--workers 2 --threads 8]
+
+N strategies (4 legs each, allocated to 2 paper accounts: 8 orders per execution) all enter at the same
+minute boundary. The script starts Celery workers, runs the minute tick a little before the boundary, and
+prints: time to materialize + enqueue, whether every row and message was ready before the boundary, delay
+from the boundary to the first order, time to the last order, queries per execution, and the same dispatch
+done the naive way (one django-celery-beat row per strategy, evaluated by the beat scheduler) as a ratio.
+Prints figures; not pass/fail. Uses its own database (opl_dispatch_bench) and Redis db 15.
+"""
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/opl_dispatch_bench")
+os.environ["CELERY_BROKER_URL"] = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("QUOTE_STALE_SECONDS", "3600")  # the stand-in quotes must outlive the run
+os.environ.setdefault("EXECUTION_LATENESS_BUDGET_SECONDS", "600")  # measure lateness, don't turn it into MISSED
+
+
+def setup(n: int, boundary: dt.datetime):
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from allocations.models import Allocation
+    from brokers.models import BrokerAccount, PaperOrder
+    from execution.models import Alert, Execution, Fill, Order, Position
+    from strategies.models import Leg, Strategy
+    from tests.execution.conftest import make_chain
+
+    call_command("migrate", verbosity=0)
+    for model in (Alert, Fill, Position, Order, PaperOrder, Execution, Allocation, Leg, Strategy, BrokerAccount):
+        model.objects.all().delete()
+    from brokers.models import Instrument, Quote
+
+    Quote.objects.all().delete()
+    Instrument.objects.all().delete()
+    make_chain(now=boundary)
+    user, _ = get_user_model().objects.get_or_create(username="bench")
+    accounts = [BrokerAccount.objects.create(owner=user, client_id=c) for c in ("BENCHZ", "BENCHA")]
+    local = boundary.astimezone(dt.timezone(dt.timedelta(hours=5, minutes=30)))
+    day = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"][local.weekday()]
+    strategies = Strategy.objects.bulk_create(
+        Strategy(
+            owner=user,
+            strategy_name=f"bench {i}",
+            entry_time=local.time().replace(second=0, microsecond=0),
+            exit_time=dt.time(15, 29),
+            entry_days=[day],
+            exit_days=[day],
+            underlying="NIFTY",
+        )
+        for i in range(n)
+    )
+    legs = []
+    for strategy in strategies:
+        for leg_no, side, kind, offset in (
+            (1, "SELL", "PUT", 4),
+            (2, "BUY", "PUT", 10),
+            (3, "SELL", "CALL", 4),
+            (4, "BUY", "CALL", 10),
+        ):
+            legs.append(
+                Leg(
+                    strategy=strategy, leg_no=leg_no, lots=1, transaction_type=side, leg_type=kind,
+                    entry_by="ATM_OFFSET", strike_selection_config={"method": "ATM_OFFSET", "atm_offset": offset},
+                )
+            )  # fmt: skip
+    Leg.objects.bulk_create(legs, batch_size=5000)
+    Allocation.objects.bulk_create(
+        [
+            Allocation(strategy=s, broker_account=a, strategy_lots_multiplier=m)
+            for s in strategies
+            for a, m in zip(accounts, (1, 2), strict=True)
+        ],
+        batch_size=5000,
+    )
+
+
+def naive_dispatch_seconds(n: int, boundary: dt.datetime) -> float:
+    """One beat row per strategy: create the rows, then let the beat scheduler load and evaluate them."""
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+    from django_celery_beat.schedulers import DatabaseScheduler
+
+    from config.celery import app
+    from strategies.models import Strategy
+
+    PeriodicTask.objects.filter(name__startswith="naive ").delete()
+    started = time.perf_counter()
+    local = boundary.astimezone(dt.timezone(dt.timedelta(hours=5, minutes=30)))
+    crontab, _ = CrontabSchedule.objects.get_or_create(
+        minute=str(local.minute), hour=str(local.hour), timezone="Asia/Kolkata"
+    )
+    PeriodicTask.objects.bulk_create(
+        PeriodicTask(name=f"naive {pk}", task="execution.tasks.run_strategy", crontab=crontab, args=f'["{pk}"]')
+        for pk in Strategy.objects.values_list("pk", flat=True)
+    )
+    scheduler = DatabaseScheduler(app=app, lazy=True)
+    entries = scheduler.all_as_schedule()
+    due = sum(1 for entry in entries.values() if entry.is_due()[1] is not None)
+    elapsed = time.perf_counter() - started
+    PeriodicTask.objects.filter(name__startswith="naive ").delete()
+    assert due >= n
+    return elapsed
+
+
+def queries_per_execution(boundary) -> int:
+    """One execution run in-process, its queries counted (plan, intents, 8 placements, books, results)."""
+    import time_machine
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from execution.models import Execution
+    from execution.services.placement import execution_run
+    from strategies.models import Strategy
+    from tests.execution.conftest import new_execution
+
+    strategy = Strategy.objects.order_by("strategy_name").first()
+    execution = new_execution(strategy, due_at=boundary, trigger="MANUAL")
+    with time_machine.travel(boundary + dt.timedelta(seconds=1), tick=True):
+        with CaptureQueriesContext(connection) as ctx:
+            execution_run(execution.pk)
+    from brokers.models import PaperOrder
+    from execution.models import Fill, Order, Position
+
+    for model in (Fill, Position, Order, PaperOrder):
+        model.objects.all().delete()
+    Execution.objects.filter(pk=execution.pk).delete()
+    return len(ctx.captured_queries)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--strategies", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=2, help="worker processes")
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker")
+    parser.add_argument("--lead", type=float, default=20.0, help="seconds between the tick and the boundary")
+    args = parser.parse_args()
+
+    from tests.benchmarks.feed_cycle import ensure_database
+
+    ensure_database(os.environ["DATABASE_URL"])
+    import django
+
+    django.setup()
+    import redis
+    from django.db import connection
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from brokers.models import PaperOrder
+    from execution.models import Execution, Order
+    from execution.services import schedule
+    from execution.tasks import _send
+
+    redis.Redis.from_url(os.environ["CELERY_BROKER_URL"]).flushdb()
+    now = timezone.now()
+    boundary = (now + dt.timedelta(minutes=2)).replace(second=0, microsecond=0)
+    print(f"setting up {args.strategies} strategies × 4 legs × 2 accounts ...", flush=True)
+    setup(args.strategies, boundary)
+    per_execution = queries_per_execution(boundary)
+    naive = naive_dispatch_seconds(args.strategies, boundary)
+    connection.close()
+
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool=threads",
+                f"--concurrency={args.threads}",
+                "--loglevel=WARNING",
+                "--without-gossip",
+                "--without-mingle",
+                "--prefetch-multiplier=64",
+                "-n",
+                f"bench{i}@%h",
+            ],
+            cwd=ROOT,
+            env=os.environ.copy(),
+        )  # fmt: skip
+        for i in range(args.workers)
+    ]
+    try:
+        tick_at = boundary - dt.timedelta(seconds=args.lead)
+        time.sleep(max(0.0, (tick_at - timezone.now()).total_seconds()))
+        started = time.perf_counter()
+        tick_now = timezone.now()
+        rows = schedule.executions_materialize(now=tick_now)
+        materialized = time.perf_counter() - started
+        enqueued = schedule.executions_enqueue(now=tick_now, send=_send)
+        ready = time.perf_counter() - started
+        ready_at = timezone.now()
+        print(f"tick: {rows} rows materialized in {materialized * 1000:.0f} ms; {enqueued} messages enqueued; "
+              f"all ready {ready * 1000:.0f} ms after the tick, {(boundary - ready_at).total_seconds():.1f} s before the boundary", flush=True)  # fmt: skip
+        expected = args.strategies * 8
+        deadline = time.monotonic() + max(600, args.strategies * 0.5)
+        while time.monotonic() < deadline:
+            done = Execution.objects.filter(status__in=["COMPLETED", "PARTIAL", "FAILED", "MISSED"]).count()
+            if done >= args.strategies:
+                break
+            time.sleep(1)
+        orders = PaperOrder.objects.order_by("created_at").values_list("created_at", flat=True)
+        first, last = orders.first(), orders.last()
+        count = PaperOrder.objects.count()
+        statuses = dict(Execution.objects.order_by().values_list("status").annotate(n=Count("id")))
+        tags = Order.objects.count()
+        starts = [
+            (e.started_at - e.due_at).total_seconds() * 1000
+            for e in Execution.objects.exclude(started_at=None).only("started_at", "due_at")
+        ]
+        ours = ready
+        print()
+        print(f"strategies due at {boundary:%H:%M:%S} UTC:        {args.strategies}")
+        print(
+            f"orders placed at the paper broker:  {count} of {expected} intended ({tags} order rows; statuses {statuses})"
+        )
+        print(f"materialize + enqueue:              {ready * 1000:.0f} ms (rows {materialized * 1000:.0f} ms)")
+        print(f"ready before the boundary:          {'yes' if ready_at < boundary else 'NO'}")
+        if first:
+            print(f"boundary → first order:             {(first - boundary).total_seconds() * 1000:.0f} ms")
+            print(f"boundary → last order:              {(last - boundary).total_seconds() * 1000:.0f} ms")
+        if starts:
+            print(f"claim lateness p50 / max:           {statistics.median(starts):.0f} / {max(starts):.0f} ms")
+        print(f"queries per execution (8 orders):   {per_execution}")
+        print(f"naive dispatch (1 beat row each):   {naive * 1000:.0f} ms to create and evaluate {args.strategies} rows "
+              f"= {naive / ours:.1f}× our tick")  # fmt: skip
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
