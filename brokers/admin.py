@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils import timezone
 
-from .models import BrokerAccount, Instrument, Quote
+from .models import BrokerAccount, Instrument, PaperFault, PaperOrder, Quote
 
 
 class WriteOnlyTextarea(forms.Textarea):
@@ -88,6 +88,8 @@ class BrokerAccountAdmin(admin.ModelAdmin):
                 "fields": [
                     "status",
                     "entries_blocked",
+                    "entries_blocked_reason",
+                    "max_daily_loss",
                     "last_ok_at",
                     "last_error",
                     "has_session_display",
@@ -97,7 +99,7 @@ class BrokerAccountAdmin(admin.ModelAdmin):
         ),
         ("Timestamps", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
-    actions = ["block_entries", "clear_entry_block"]
+    actions = ["block_entries", "flatten_and_block", "clear_entry_block", "reconcile"]
 
     @admin.display(description="Has credentials", boolean=True)
     def has_credentials_display(self, obj):
@@ -112,10 +114,49 @@ class BrokerAccountAdmin(admin.ModelAdmin):
         changed = queryset.filter(entries_blocked=False).update(entries_blocked=True, updated_at=timezone.now())
         self.message_user(request, f"Blocked new entries on {changed} account(s).")
 
+    @admin.action(description="Kill switch: block entries and flatten every book", permissions=["change"])
+    def flatten_and_block(self, request, queryset):
+        from execution.services.killswitch import kill_switch_engage
+        from execution.tasks import run_execution
+
+        exits = []
+        for owner_id in set(queryset.values_list("owner_id", flat=True)):
+            accounts = list(queryset.filter(owner_id=owner_id).select_related("owner"))
+            exits += kill_switch_engage(
+                owner=accounts[0].owner,
+                accounts=accounts,
+                flatten=True,
+                reason=f"admin action by {request.user}",
+                now=timezone.now(),
+                send=lambda pk, eta: run_execution.delay(str(pk)),
+            )
+        self.message_user(request, f"Blocked entries; {len(exits)} exit execution(s) started to flatten the books.")
+
     @admin.action(description="Clear the entry block", permissions=["change"])
     def clear_entry_block(self, request, queryset):
-        changed = queryset.filter(entries_blocked=True).update(entries_blocked=False, updated_at=timezone.now())
+        changed = queryset.filter(entries_blocked=True).update(
+            entries_blocked=False, entries_blocked_reason="", updated_at=timezone.now()
+        )
         self.message_user(request, f"Cleared the entry block on {changed} account(s).")
+
+    @admin.action(description="Reconcile with the broker (report only)", permissions=["view"])
+    def reconcile(self, request, queryset):
+        from django.contrib import messages
+
+        from execution.services.monitors import reconciliation_report
+
+        for account in queryset:
+            report = reconciliation_report(account)
+            if report["ok"]:
+                self.message_user(request, f"{account.client_id}: broker and books agree.")
+                continue
+            parts = [
+                f"{m['tradingsymbol']} broker {m['broker_quantity']} / books {m['book_quantity']}"
+                for m in report["mismatches"]
+            ]
+            parts += [f"unknown order {o['tag']}" for o in report["unknown_orders"]]
+            text = report["error"] or "; ".join(parts)
+            self.message_user(request, f"{account.client_id}: {text}", level=messages.WARNING)
 
 
 @admin.register(Instrument)
@@ -144,3 +185,30 @@ class QuoteAdmin(admin.ModelAdmin):
     list_select_related = ["instrument"]
     autocomplete_fields = ["instrument"]
     date_hierarchy = "updated_at"
+
+
+@admin.register(PaperOrder)
+class PaperOrderAdmin(admin.ModelAdmin):
+    """The paper broker's own order book (what a real broker would show), read-only."""
+
+    list_display = ["broker_order_id", "tag", "account", "instrument", "side", "quantity", "status", "average_price"]
+    list_filter = ["status", "side"]
+    search_fields = ["tag", "broker_order_id", "account__client_id"]
+    list_select_related = ["account", "instrument"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PaperFault)
+class PaperFaultAdmin(admin.ModelAdmin):
+    """Faults the paper broker injects into an account's next orders: for drills and tests."""
+
+    list_display = ["account", "kind", "side", "remaining", "fill_ratio", "message"]
+    list_filter = ["kind"]
+    search_fields = ["account__client_id"]
+    list_select_related = ["account"]
+    autocomplete_fields = ["account"]

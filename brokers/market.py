@@ -24,7 +24,7 @@ import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from vollib.black_scholes import black_scholes
 from vollib.black_scholes.greeks.analytical import delta as bs_delta
@@ -36,7 +36,6 @@ from execution.calendar import EXCHANGE_TZ, REGULAR_CLOSE
 
 TICK = Decimal("0.05")
 INDEX_PRICE_STEP = Decimal("0.01")
-FOUR_PLACES = Decimal("0.0001")
 
 RISK_FREE_RATE = 0.065  # roughly the RBI repo rate; the F&O desks' usual choice
 SECONDS_PER_YEAR = 365 * 24 * 3600  # option time to expiry: calendar time, as Indian desks quote IV
@@ -67,6 +66,9 @@ MIN_IV, MAX_IV = 0.05, 1.0
 SPREAD_TICKS = 2
 SPREAD_FRACTION = Decimal("0.001")
 
+_TICK = float(TICK)
+_SPREAD_FRACTION = float(SPREAD_FRACTION)
+_EPSILON = 1e-9  # float noise must not move a price that sits exactly on a tick
 _FLAGS = {"CE": "c", "C": "c", "CALL": "c", "PE": "p", "P": "p", "PUT": "p"}
 _IV_FAILURES = (PriceIsAboveMaximum, PriceIsBelowIntrinsic, AboveMaximumException, BelowIntrinsicException)
 
@@ -114,19 +116,19 @@ def smile_iv(*, spot: float, strike: float, years: float, base_iv: float) -> flo
     return min(max(base_iv - SKEW * x + SMILE * x * x, MIN_IV), MAX_IV)
 
 
-def to_tick(value: Decimal | float, rounding: str = ROUND_HALF_UP) -> Decimal:
-    """`value` on the 0.05 grid (nearest by default; ROUND_FLOOR / ROUND_CEILING for bids and asks)."""
-    return (Decimal(str(value)) / TICK).quantize(Decimal(1), rounding=rounding) * TICK
-
-
 def book_around(price: float) -> tuple[Decimal, Decimal, Decimal]:
     """(ltp, bid, ask) on the tick grid around a theoretical price; bid >= one tick, bid < ask, bid <= ltp <= ask."""
-    theoretical = Decimal(str(price))
-    half_spread = (SPREAD_TICKS * TICK + SPREAD_FRACTION * theoretical) / 2
-    bid = max(to_tick(theoretical - half_spread, ROUND_FLOOR), TICK)
-    ask = max(to_tick(theoretical + half_spread, ROUND_CEILING), bid + TICK)
-    ltp = min(max(to_tick(theoretical), bid), ask)
-    return ltp, bid, ask
+    # In whole ticks with float arithmetic: this runs for every contract every second.
+    units = max(price, 0.0) / _TICK
+    half_spread = (SPREAD_TICKS + _SPREAD_FRACTION * units) / 2
+    bid = max(math.floor(units - half_spread + _EPSILON), 1)
+    ask = max(math.ceil(units + half_spread - _EPSILON), bid + 1)
+    ltp = min(max(math.floor(units + 0.5), bid), ask)
+    return Decimal(ltp) * TICK, Decimal(bid) * TICK, Decimal(ask) * TICK
+
+
+def _four_places(value: float) -> Decimal:
+    return Decimal(round(value * 10_000)).scaleb(-4)
 
 
 def _floats(spot, strike) -> tuple[float, float]:
@@ -134,6 +136,15 @@ def _floats(spot, strike) -> tuple[float, float]:
     if s <= 0 or k <= 0:
         raise ValueError("spot and strike must be positive.")
     return s, k
+
+
+def price_option(flag: str, spot: float, strike: float, years: float, iv: float) -> SimQuote:
+    """The quote of a contract from plain floats (vollib's 'c'/'p' flag, years to expiry, annualised iv)."""
+    if iv <= 0:
+        raise ValueError("iv must be positive.")
+    ltp, bid, ask = book_around(float(black_scholes(flag, spot, strike, years, RISK_FREE_RATE, iv)))
+    option_delta = float(bs_delta(flag, spot, strike, years, RISK_FREE_RATE, iv))
+    return SimQuote(ltp=ltp, bid=bid, ask=ask, iv=_four_places(iv), delta=_four_places(option_delta))
 
 
 def option_quote(
@@ -156,18 +167,7 @@ def option_quote(
     sigma = (
         float(iv) if iv is not None else smile_iv(spot=s, strike=k, years=years, base_iv=annual_volatility(underlying))
     )
-    if sigma <= 0:
-        raise ValueError("iv must be positive.")
-    price = black_scholes(flag, s, k, years, RISK_FREE_RATE, sigma)
-    ltp, bid, ask = book_around(max(price, 0.0))
-    option_delta = bs_delta(flag, s, k, years, RISK_FREE_RATE, sigma)
-    return SimQuote(
-        ltp=ltp,
-        bid=bid,
-        ask=ask,
-        iv=Decimal(str(sigma)).quantize(FOUR_PLACES),
-        delta=Decimal(str(option_delta)).quantize(FOUR_PLACES),
-    )
+    return price_option(flag, s, k, years, sigma)
 
 
 def implied_delta(
@@ -195,7 +195,7 @@ def implied_delta(
         return None
     if not (math.isfinite(sigma) and sigma > 0):
         return None
-    return Decimal(str(bs_delta(flag, s, k, years, RISK_FREE_RATE, sigma))).quantize(FOUR_PLACES)
+    return _four_places(float(bs_delta(flag, s, k, years, RISK_FREE_RATE, sigma)))
 
 
 class Market:
@@ -261,16 +261,10 @@ class Market:
         self, *, underlying: str, strike: Decimal | float, option_type: str, expiry: dt.date, now: dt.datetime
     ) -> SimQuote:
         """`option_quote` on this market's current spot and the underlying's smile."""
-        return option_quote(
-            spot=self._spots[underlying],
-            strike=strike,
-            option_type=option_type,
-            expiry=expiry,
-            now=now,
-            iv=smile_iv(
-                spot=self._spots[underlying],
-                strike=float(strike),
-                years=years_to_expiry(expiry, now),
-                base_iv=self.volatility(underlying),
-            ),
-        )
+        return self.quote_at(underlying, float(strike), option_flag(option_type), years_to_expiry(expiry, now))
+
+    def quote_at(self, underlying: str, strike: float, flag: str, years: float) -> SimQuote:
+        """The fast path for a whole chain: strike as a float, vollib's flag, years to expiry computed once."""
+        spot = self._spots[underlying]
+        iv = smile_iv(spot=spot, strike=strike, years=years, base_iv=self.volatility(underlying))
+        return price_option(flag, spot, strike, years, iv)

@@ -1,8 +1,9 @@
 from django import forms
 from django.contrib import admin
 from django.db import transaction
+from django.utils import timezone
 
-from .models import Execution, Fill, Holiday, Order, Position, TradingSession
+from .models import Alert, Execution, Fill, Holiday, Order, Position, TradingSession
 
 
 class ViewOnlyAdminMixin:
@@ -212,3 +213,25 @@ class PositionAdmin(admin.ModelAdmin):
     search_fields = ["strategy__strategy_name", "broker_account__client_id", "instrument__tradingsymbol"]
     list_select_related = ["strategy", "broker_account", "instrument"]
     autocomplete_fields = ["strategy", "broker_account", "instrument"]
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "severity", "owner", "message", "acknowledged_at"]
+    list_filter = ["kind", "severity", ("acknowledged_at", admin.EmptyFieldListFilter)]
+    search_fields = ["message", "owner__username"]
+    list_select_related = ["owner"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["owner", "kind", "severity", "message", "strategy", "execution", "broker_account", "created_at"]
+    actions = ["acknowledge"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False  # alerts are a record; the only change is acknowledging them (the action)
+
+    @admin.action(description="Acknowledge selected alerts", permissions=["view"])
+    def acknowledge(self, request, queryset):
+        changed = queryset.filter(acknowledged_at=None).update(acknowledged_at=timezone.now())
+        self.message_user(request, f"Acknowledged {changed} alert(s).")

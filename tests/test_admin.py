@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from allocations.models import Allocation, LegOverride
-from brokers.models import Broker, BrokerAccount, Quote
-from execution.models import Execution, Fill, Holiday, Order, Position, TradingSession
+from brokers.models import Broker, BrokerAccount, PaperFault, PaperOrder, Quote
+from execution.models import Alert, Execution, Fill, Holiday, Order, Position, TradingSession
 from strategies.models import Strategy
 from tests.factories import (
     AllocationFactory,
@@ -35,7 +35,7 @@ PROJECT_MODELS = sorted(
     key=lambda model: model._meta.label,
 )
 # Trading history is written by the execution engine; the admin shows it and never adds or edits it.
-VIEW_ONLY_MODELS = {Execution, Order, Fill}
+VIEW_ONLY_MODELS = {Execution, Order, Fill, PaperOrder, Alert}
 
 SECRET = "plaintext-secret-4242"
 CREDENTIALS_JSON = json.dumps({"api_key": "kite-key-123", "api_secret": SECRET})
@@ -132,6 +132,18 @@ MAKERS = {
     "execution.Order": make_order,
     "execution.Fill": make_fill,
     "execution.Position": make_position,
+    "execution.Alert": lambda: Alert.objects.create(owner=UserFactory(), kind="MISSED", message="ENTRY never ran"),
+    "brokers.PaperOrder": lambda: PaperOrder.objects.create(
+        account=BrokerAccountFactory(),
+        broker_order_id=f"P{next(_serial)}",
+        tag="OPTESTTAG",
+        instrument=make_instrument(),
+        side="BUY",
+        quantity=65,
+        order_type="MARKET",
+        status="FILLED",
+    ),
+    "brokers.PaperFault": lambda: PaperFault.objects.create(account=BrokerAccountFactory(), kind="REJECT"),
 }
 
 

@@ -68,6 +68,11 @@ class Broker(Protocol):
         """Raises BrokerTimeout when the outcome is unknown, BrokerError when refused."""
         ...
 
+    def available_funds(self) -> Decimal | None:
+        """Margin available to the account (None when the broker does not say): the base of
+        max_margin_utilization."""
+        ...
+
     def find_order(self, tag: str) -> OrderResult | None:
         """The order carrying `tag`, or None when the broker has none (reconciliation)."""
         ...

@@ -60,6 +60,10 @@ class PaperBroker:
     def check_session(self) -> SessionHealth:
         return SessionHealth(ok=True, detail="paper broker: always connected")
 
+    def available_funds(self) -> Decimal:
+        """A paper account trades with simulated funds (PAPER_ACCOUNT_FUNDS, ₹10,00,000 by default)."""
+        return Decimal(str(getattr(settings, "PAPER_ACCOUNT_FUNDS", "1000000")))
+
     def _take_fault(self, side: str) -> PaperFault | None:
         fault = (
             PaperFault.objects.select_for_update()

@@ -14,6 +14,7 @@ from django.db.models import Count, Prefetch, Sum
 from allocations.lots import LotsError
 from allocations.models import Allocation, LegOverride
 from allocations.selectors import allocation_lots
+from brokers.adapters.base import adapter_for
 from brokers.margin import LegQuantity, estimate_margin
 from brokers.models import BrokerAccount, Instrument
 from brokers.quotes import QuoteView, is_stale, simulated_quote, view
@@ -262,8 +263,6 @@ def plan_entry(execution: Execution, now: dt.datetime) -> Plan:
         return Plan([], error=str(exc))
     days = _account_days(strategy, [a.broker_account_id for a in allocations], now)
     by_no = {leg.leg_no: leg for leg in legs}
-    basket = strategy.basket
-    capital = basket.deployable_capital if basket else None
     plans = []
     for allocation in allocations:
         account = allocation.broker_account
@@ -315,7 +314,7 @@ def plan_entry(execution: Execution, now: dt.datetime) -> Plan:
                 ),
                 position_value=value,
                 margin=spot_margin,
-                capital=capital,
+                funds=adapter_for(account).available_funds(),
             ),
         )  # fmt: skip
         if reason:

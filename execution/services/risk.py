@@ -20,7 +20,7 @@ class Proposed:
     orders: int
     position_value: Decimal  # Σ price × quantity over the legs to be placed
     margin: Decimal | None  # brokers.margin estimate
-    capital: Decimal | None  # deployable capital of the strategy's basket, when it has one
+    funds: Decimal | None  # the account's available funds at its broker
 
 
 def breach(limits: dict, day: AccountDay, proposed: Proposed) -> str | None:
@@ -35,11 +35,11 @@ def breach(limits: dict, day: AccountDay, proposed: Proposed) -> str | None:
     if value is not None and proposed.position_value > Decimal(str(value)):
         return f"max_position_value {value}: this entry is worth {proposed.position_value}"
     utilization = limits.get("max_margin_utilization")
-    if utilization is not None and proposed.margin is not None and proposed.capital:
-        used = proposed.margin / proposed.capital * 100
+    if utilization is not None and proposed.margin is not None and proposed.funds:
+        used = proposed.margin / proposed.funds * 100
         if used > Decimal(str(utilization)):
             return (
                 f"max_margin_utilization {utilization}%: estimated margin {proposed.margin} is "
-                f"{used.quantize(Decimal('0.1'))}% of the basket's deployable capital {proposed.capital}"
+                f"{used.quantize(Decimal('0.1'))}% of the account's available funds {proposed.funds}"
             )
     return None
