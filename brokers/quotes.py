@@ -84,7 +84,10 @@ def simulated_quote(instrument: Instrument, now: dt.datetime, *, spot: Decimal |
 
 def quote_for_fill(instrument: Instrument, now: dt.datetime) -> QuoteView | None:
     """The price the paper exchange trades at: the feed's quote while fresh, else its own model."""
-    quote = Quote.objects.filter(instrument=instrument).first()
+    try:
+        quote = instrument.quote  # loaded with select_related("quote") by callers on a hot path
+    except Quote.DoesNotExist:
+        quote = None
     if quote is not None and not is_stale(quote.updated_at, now):
         return view(quote, now)
     if instrument.kind == Instrument.Kind.INDEX:

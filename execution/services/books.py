@@ -32,9 +32,9 @@ def apply_fill(position: Position, *, side: str, quantity: int, price: Decimal) 
     return realized
 
 
-@transaction.atomic
 def fill_record(*, order: Order, fill_id: str, quantity: int, price: Decimal, at) -> bool:
-    """Record one fill of `order` exactly once (a repeated fill id is ignored). Returns True when new."""
+    """Record one fill of `order` exactly once (a repeated fill id is ignored). Returns True when new.
+    Call inside a transaction (placement._record does), so the fill and its position change commit together."""
     try:
         with transaction.atomic():
             Fill.objects.create(
@@ -50,9 +50,13 @@ def fill_record(*, order: Order, fill_id: str, quantity: int, price: Decimal, at
             )
     except IntegrityError:
         return False
-    position, _ = Position.objects.select_for_update().get_or_create(
-        strategy_id=order.strategy_id, broker_account_id=order.broker_account_id, instrument_id=order.instrument_id
-    )
+    key = {
+        "strategy_id": order.strategy_id,
+        "broker_account_id": order.broker_account_id,
+        "instrument_id": order.instrument_id,
+    }
+    Position.objects.bulk_create([Position(**key)], ignore_conflicts=True)  # ON CONFLICT DO NOTHING
+    position = Position.objects.select_for_update().get(**key)
     day = at.astimezone(EXCHANGE_TZ).date()
     if position.day != day:
         position.day, position.day_realized_pnl = day, Decimal(0)

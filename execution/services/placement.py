@@ -69,10 +69,16 @@ def execution_claim(execution_id, *, now: dt.datetime) -> Execution | None:
     return Execution.objects.select_related("strategy", "strategy__basket").get(pk=execution_id)
 
 
+_lease_renewed: dict = {}
+
+
 def _renew_lease(execution_id) -> None:
-    Execution.objects.filter(pk=execution_id, status=Execution.Status.IN_PROGRESS).update(
-        lease_expires_at=timezone.now() + LEASE
-    )
+    """Extend the lease at most every third of its length: enough to keep it, without a write per order."""
+    now = timezone.now()
+    if now - _lease_renewed.get(execution_id, dt.datetime.min.replace(tzinfo=dt.UTC)) < LEASE / 3:
+        return
+    _lease_renewed[execution_id] = now
+    Execution.objects.filter(pk=execution_id, status=Execution.Status.IN_PROGRESS).update(lease_expires_at=now + LEASE)
 
 
 def _record(order: Order, result: OrderResult) -> None:
@@ -279,12 +285,15 @@ def _avg(orders) -> str:
 
 def execution_finish(execution: Execution, plan: Plan | None, started: float) -> Execution:
     brokers = _broker_results(execution, plan)
-    orders = Order.objects.filter(execution=execution)
-    filled = orders.filter(status=Order.Status.FILLED).count()
-    failed = orders.filter(status__in=[Order.Status.REJECTED, Order.Status.CANCELLED]).count()
-    unknown = orders.filter(status__in=[Order.Status.UNKNOWN, Order.Status.SENT]).count()
-    open_ = orders.filter(status__in=[Order.Status.OPEN, Order.Status.PARTIAL]).count()
-    total = orders.count()
+    rows = list(
+        Order.objects.filter(execution=execution).values_list("status", "side", "average_price", "filled_quantity")
+    )
+    statuses = [row[0] for row in rows]
+    filled = statuses.count(Order.Status.FILLED)
+    failed = statuses.count(Order.Status.REJECTED) + statuses.count(Order.Status.CANCELLED)
+    unknown = statuses.count(Order.Status.UNKNOWN) + statuses.count(Order.Status.SENT)
+    open_ = statuses.count(Order.Status.OPEN) + statuses.count(Order.Status.PARTIAL)
+    total = len(rows)
     account_statuses = {b["status"] for b in brokers}
     if plan is not None and plan.error:
         status = Execution.Status.FAILED
@@ -296,14 +305,13 @@ def execution_finish(execution: Execution, plan: Plan | None, started: float) ->
         status = Execution.Status.PARTIAL
     else:
         status = Execution.Status.FAILED
-    premium = Decimal(0)
-    for side, price, quantity in orders.filter(filled_quantity__gt=0).values_list(
-        "side", "average_price", "filled_quantity"
-    ):
-        premium += (price or 0) * quantity * (1 if side == "SELL" else -1)
+    premium = sum(
+        ((price or 0) * quantity * (1 if side == "SELL" else -1) for _, side, price, quantity in rows), Decimal(0)
+    )
     execution.status = status
     execution.completed_at = timezone.now()
     execution.lease_expires_at = None
+    _lease_renewed.pop(execution.pk, None)
     execution.total_lots = sum(b["total_lots"] for b in brokers if b["status"] != "SKIPPED")
     execution.brokers_involved = [b["client_id"] for b in brokers]
     if plan is not None and plan.error:

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import views
+
+app_name = "execution"
+urlpatterns = [
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/positions/", views.live_positions, name="live-positions"),
+    path("schedule/", views.schedule_page, name="schedule"),
+    path("executions/", views.history, name="history"),
+    path("executions/run/", views.manual_run, name="manual-run"),
+    path("executions/<uuid:execution_id>/", views.detail, name="detail"),
+    path("positions/", views.positions, name="positions"),
+    path("kill-switch/", views.kill_switch, name="kill-switch"),
+    path("alerts/<int:alert_id>/acknowledge/", views.acknowledge_alert, name="acknowledge-alert"),
+]

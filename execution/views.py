@@ -1,0 +1,221 @@
+"""Trader pages for running strategies: dashboard, schedule, execution history and detail, positions.
+Views validate, call one service or selector, and render; live parts refresh with htmx."""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from brokers.models import BrokerAccount
+from brokers.quotes import is_stale
+from config.exceptions import ConflictError, DomainError
+from strategies.models import Strategy
+
+from . import calendar, selectors
+from .models import Alert, Order
+from .services import killswitch, monitors, schedule
+
+
+def _send(execution_id, due_at=None):
+    from .tasks import run_execution
+
+    run_execution.delay(str(execution_id))
+
+
+def _today():
+    return timezone.now().astimezone(calendar.EXCHANGE_TZ).date()
+
+
+def _book(user, **filters):
+    """Position rows with last price and unrealized P&L, and totals."""
+    now = timezone.now()
+    rows, realized, unrealized = [], Decimal(0), Decimal(0)
+    for position in (
+        selectors.positions_for(owner=user)
+        .filter(**filters)
+        .order_by("strategy__strategy_name", "broker_account__client_id", "instrument__tradingsymbol")
+    ):
+        quote = getattr(position.instrument, "quote", None)
+        last = quote.ltp if quote else None
+        stale = quote is None or is_stale(quote.updated_at, now)
+        open_pnl = (
+            (last - position.average_price) * position.net_quantity
+            if (last is not None and position.net_quantity)
+            else Decimal(0)
+        )
+        rows.append({"position": position, "last": last, "stale": stale, "unrealized": open_pnl})
+        realized += position.realized_pnl
+        unrealized += open_pnl
+    return {"rows": rows, "realized": realized, "unrealized": unrealized, "total": realized + unrealized}
+
+
+@login_required
+def dashboard(request):
+    now = timezone.now()
+    closed, items = schedule.schedule_for_day(owner=request.user, day=_today())
+    upcoming = [item for item in items if item.due_at >= now - dt.timedelta(minutes=1)][:10]
+    context = {
+        "upcoming": upcoming,
+        "closed": [exchange for exchange, shut in closed.items() if shut],
+        "recent": selectors.executions_for(owner=request.user).order_by("-due_at")[:8],
+        "alerts": Alert.objects.filter(owner=request.user, acknowledged_at=None)[:10],
+        "accounts": BrokerAccount.objects.filter(owner=request.user),
+        "feed": monitors.feed_status(now=now),
+        "book": _book(request.user),
+        "now": now,
+    }
+    return render(request, "execution/dashboard.html", context)
+
+
+@login_required
+def live_positions(request):
+    """The 1-second refresh of the open book (htmx partial)."""
+    book = _book(request.user)
+    book["rows"] = [row for row in book["rows"] if row["position"].net_quantity]
+    return render(request, "execution/_live_positions.html", {"book": book, "now": timezone.now()})
+
+
+@login_required
+def schedule_page(request):
+    try:
+        start = dt.date.fromisoformat(request.GET["from"]) if request.GET.get("from") else _today()
+    except ValueError:
+        messages.error(request, "Use a date as YYYY-MM-DD.")
+        start = _today()
+    days = []
+    for offset in range(7):
+        day = start + dt.timedelta(days=offset)
+        closed, items = schedule.schedule_for_day(owner=request.user, day=day)
+        days.append(
+            {
+                "day": day,
+                "weekend": day.weekday() >= 5,
+                "closed": [e for e, shut in closed.items() if shut],
+                "items": items,
+            }
+        )
+    strategies = Strategy.objects.filter(owner=request.user, status=Strategy.Status.ACTIVE).order_by("strategy_name")
+    context = {
+        "days": days,
+        "start": start,
+        "strategies": strategies,
+        "prev": start - dt.timedelta(days=7),
+        "next": start + dt.timedelta(days=7),
+    }
+    return render(request, "execution/schedule.html", context)
+
+
+@login_required
+@require_POST
+def manual_run(request):
+    strategy = get_object_or_404(Strategy, owner=request.user, pk=request.POST.get("strategy_id"))
+    kind = request.POST.get("execution_type", "").upper()
+    if kind not in ("ENTRY", "EXIT"):
+        messages.error(request, "Choose entry or exit.")
+        return redirect(request.POST.get("next") or "execution:schedule")
+    try:
+        with transaction.atomic():
+            execution = schedule.execution_manual_create(
+                strategy=strategy, execution_type=kind, force=request.POST.get("force") == "on", now=timezone.now()
+            )
+            transaction.on_commit(lambda: _send(execution.pk))
+    except ConflictError as exc:
+        messages.warning(request, exc.message)
+        return redirect(request.POST.get("next") or "execution:schedule")
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+        return redirect(request.POST.get("next") or "execution:schedule")
+    messages.success(request, f"Manual {kind.lower()} of {strategy} started.")
+    return redirect("execution:detail", execution_id=execution.pk)
+
+
+@login_required
+def history(request):
+    executions = selectors.executions_for(owner=request.user).order_by("-due_at")
+    strategy_id = request.GET.get("strategy_id")
+    if strategy_id:
+        executions = executions.filter(strategy_id=strategy_id) if _is_uuid(strategy_id) else executions.none()
+    return render(request, "execution/history.html", {"executions": executions[:200]})
+
+
+def _is_uuid(value):
+    import uuid
+
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+@login_required
+def detail(request, execution_id):
+    execution = get_object_or_404(selectors.executions_for(owner=request.user), pk=execution_id)
+    orders = (
+        Order.objects.filter(execution=execution)
+        .select_related("broker_account", "instrument")
+        .order_by("broker_account__client_id", "sequence")
+    )
+    by_account = {}
+    for order in orders:
+        by_account.setdefault(order.broker_account.client_id, []).append(order)
+    brokers = []
+    for broker in execution.execution_results.get("broker_executions", []):
+        brokers.append({**broker, "orders": by_account.get(broker["client_id"], [])})
+    template = "execution/_detail_body.html" if request.htmx else "execution/detail.html"
+    return render(
+        request,
+        template,
+        {"execution": execution, "brokers": brokers, "running": execution.status in ("SCHEDULED", "IN_PROGRESS")},
+    )
+
+
+@login_required
+def positions(request):
+    strategy_id = request.GET.get("strategy_id")
+    filters = {}
+    if strategy_id and _is_uuid(strategy_id):
+        filters["strategy_id"] = strategy_id
+    if request.GET.get("client_id"):
+        filters["broker_account__client_id"] = request.GET["client_id"]
+    return render(request, "execution/positions.html", {"book": _book(request.user, **filters)})
+
+
+@login_required
+@require_POST
+def kill_switch(request):
+    accounts = list(BrokerAccount.objects.filter(owner=request.user))
+    client_id = request.POST.get("client_id")
+    if client_id:
+        accounts = [a for a in accounts if a.client_id == client_id]
+        if not accounts:
+            raise Http404
+    if request.POST.get("action") == "release":
+        killswitch.kill_switch_release(owner=request.user, accounts=accounts)
+        messages.success(request, "Kill switch released: entries are allowed again.")
+    else:
+        exits = killswitch.kill_switch_engage(
+            owner=request.user,
+            accounts=accounts,
+            flatten=request.POST.get("flatten") == "on",
+            reason="engaged from the dashboard",
+            now=timezone.now(),
+            send=_send,
+        )
+        messages.warning(request, f"Kill switch engaged: entries blocked; {len(exits)} exit(s) started.")
+    return redirect("execution:dashboard")
+
+
+@login_required
+@require_POST
+def acknowledge_alert(request, alert_id):
+    alert = get_object_or_404(Alert, owner=request.user, pk=alert_id)
+    alert.acknowledged_at = alert.acknowledged_at or timezone.now()
+    alert.save(update_fields=["acknowledged_at"])
+    return redirect("execution:dashboard")
