@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/options_platform
 PYTEST_ARGS ?=
 
-.PHONY: run test install lint bench clean
+.PHONY: run test install browser lint bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 install: $(VENV)/.installed
+
+## Debian's chromium drives the browser tests (Playwright's own browser download is not used)
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 ## make run: the embedded default (SQLite, paper broker, demo data, web + worker + beat) on http://127.0.0.1:8000
 run: install
@@ -27,7 +31,7 @@ run: install
 	$(PY) manage.py run_platform
 
 ## make test: lint, migrations check, system check, then the whole suite on PostgreSQL
-test: install
+test: install browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
@@ -35,7 +39,9 @@ test: install
 	DATABASE_URL=$(TEST_DATABASE_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: install
-	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) tests/benchmarks/api_latency.py
+	$(PY) tests/benchmarks/api_latency.py
+	$(PY) tests/benchmarks/dispatch.py --strategies 1000
+	$(PY) tests/benchmarks/feed_cycle.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 var staticfiles
