@@ -36,6 +36,10 @@ def _credentials(text: str):
 
 def _render_form(request, *, account, values, errors=None, status=200):
     errors = errors or {}
+    # A missing credential key ({"credentials": {"api_secret": [...]}}) is shown on the credentials textarea.
+    for key in [key for key in errors if key.startswith("credentials__")]:
+        name = key.removeprefix("credentials__")
+        errors.setdefault("credentials", []).extend(f"{name}: {message}" for message in errors.pop(key))
     by_field, others = split_errors(errors, FIELDS)
     context = {
         "account": account,

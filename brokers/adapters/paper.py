@@ -56,8 +56,7 @@ def _fill_price(side: str, bid: Decimal, ask: Decimal, tick: Decimal, limit: Dec
 class PaperBroker:
     def __init__(self, account):
         self.account = account
-        # Faults are set up before a drill; checking once per adapter spares a locked read per order.
-        self._faults = PaperFault.objects.filter(account=account, remaining__gt=0).exists()
+        self._faults = None  # looked up on the first order: constructing an adapter costs no query
 
     def check_session(self) -> SessionHealth:
         return SessionHealth(ok=True, detail="paper broker: always connected")
@@ -79,6 +78,9 @@ class PaperBroker:
 
     def place_order(self, request: OrderRequest) -> OrderResult:
         fault = None
+        if self._faults is None:
+            # Faults are set up before a drill; checking once per adapter spares a locked read per order.
+            self._faults = PaperFault.objects.filter(account=self.account, remaining__gt=0).exists()
         if self._faults:
             with transaction.atomic():  # a fault is used up whatever happens to the order
                 fault = self._take_fault(request.side)
