@@ -35,7 +35,7 @@ def _today():
 def _book(user, **filters):
     """Position rows with last price and unrealized P&L, and totals."""
     now = timezone.now()
-    rows, realized, unrealized = [], Decimal(0), Decimal(0)
+    rows, realized, unrealized, known = [], Decimal(0), Decimal(0), True
     for position in (
         selectors.positions_for(owner=user)
         .filter(**filters)
@@ -44,15 +44,21 @@ def _book(user, **filters):
         quote = getattr(position.instrument, "quote", None)
         last = quote.ltp if quote else None
         stale = quote is None or is_stale(quote.updated_at, now)
-        open_pnl = (
-            (last - position.average_price) * position.net_quantity
-            if (last is not None and position.net_quantity)
-            else Decimal(0)
-        )
+        if not position.net_quantity:
+            open_pnl = Decimal(0)
+        elif last is None:
+            open_pnl, known = None, False  # no price: unknown, never shown as zero
+        else:
+            open_pnl = (last - position.average_price) * position.net_quantity
         rows.append({"position": position, "last": last, "stale": stale, "unrealized": open_pnl})
         realized += position.realized_pnl
-        unrealized += open_pnl
-    return {"rows": rows, "realized": realized, "unrealized": unrealized, "total": realized + unrealized}
+        unrealized += open_pnl or 0
+    return {
+        "rows": rows,
+        "realized": realized,
+        "unrealized": unrealized if known else None,
+        "total": realized + unrealized if known else None,
+    }
 
 
 @login_required

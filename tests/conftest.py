@@ -2,6 +2,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.api import seed001
+from tests.execution.conftest import condor, frozen, trader  # noqa: F401  (shared with tests/web)
 from tests.factories import UserFactory
 
 
@@ -49,3 +50,13 @@ def strategy_id(api, basket_id):
 def condor_id(api, strategy_id):
     assert api.post(f"/api/v1/options/strategies/{strategy_id}/legs/", seed001.LEGS, format="json").status_code == 201
     return strategy_id
+
+
+@pytest.fixture
+def eager_celery():
+    """No worker in the test: run_execution runs inline, right after the request's transaction commits."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False

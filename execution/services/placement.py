@@ -224,7 +224,11 @@ def _broker_results(execution: Execution, plan: Plan | None) -> list[dict]:
                 status, message = "SKIPPED", result.message
             elif leg_orders and statuses <= {Order.Status.FILLED}:
                 status = "FILLED"
-                message = f"{leg_orders[0].side} {quantity} ({quantity // max(leg_orders[0].instrument.lot_size, 1)} lots) {leg_orders[0].instrument.tradingsymbol} filled at {_avg(leg_orders)}"
+                lots = quantity // max(leg_orders[0].instrument.lot_size, 1)
+                message = (
+                    f"{leg_orders[0].side} {quantity} ({lots} lot{'' if lots == 1 else 's'}) "
+                    f"{leg_orders[0].instrument.tradingsymbol} filled at {_avg(leg_orders)}"
+                )
             elif filled:
                 status, message = "PARTIAL", f"filled {filled} of {quantity}"
             else:

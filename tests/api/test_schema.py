@@ -54,7 +54,9 @@ def test_schema_lists_every_implemented_endpoint_and_method(schema):
 def test_every_write_has_a_typed_request_body_and_every_answer_a_typed_body(schema):
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
-            if method in ("post", "put", "patch") and not path.endswith(("/check/", "/acknowledge/")):  # bodiless actions
+            if method in ("post", "put", "patch") and not path.endswith(
+                ("/check/", "/acknowledge/")
+            ):  # bodiless actions
                 assert "requestBody" in operation, (method, path)
             ok = {code: r for code, r in operation["responses"].items() if code in ("200", "201")}
             for code, response in ok.items():

@@ -126,9 +126,9 @@ def main():
 
         for _ in range(100):
             try:
-                requests.get(base + "/api/v1/schema/", timeout=1)
+                requests.get(base + "/accounts/login/", timeout=5)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.2)
         stop, lock, samples = threading.Event(), threading.Lock(), []
         # warm-up: every worker opens its database connection

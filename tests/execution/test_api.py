@@ -8,15 +8,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def eager_celery():
-    from config.celery import app
-
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = False
-
-
-@pytest.fixture
 def trader_api(trader):
     from rest_framework.test import APIClient
     from rest_framework_simplejwt.tokens import RefreshToken
