@@ -102,14 +102,14 @@ def main():
 
     ensure_database(URL)
     pairs = setup(args.clients)
+    from django.conf import settings
+
     port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "SECRET_KEY": "bench-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
-        "FIELD_ENCRYPTION_KEYS": os.environ.get(
-            "FIELD_ENCRYPTION_KEYS", "ZGV2LW9ubHktZmllbGQtZW5jcnlwdGlvbi1rZXktMDA="
-        ),
+        "SECRET_KEY": settings.SECRET_KEY,  # the tokens made in setup() must verify in the server
+        "FIELD_ENCRYPTION_KEYS": ",".join(settings.FIELD_ENCRYPTION_KEYS),
         "ALLOWED_HOSTS": "127.0.0.1",
         "CONN_MAX_AGE": "60",
         "LOG_LEVEL": "WARNING",

@@ -75,11 +75,14 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="Run one cycle now and exit")
         parser.add_argument("--cycles", type=int, default=None, help="Stop after this many cycles")
         parser.add_argument("--interval", type=float, default=1.0, help="Seconds between cycles (default 1)")
+        parser.add_argument("--no-monitors", action="store_true", help="Do not check stop-losses after each cycle")
         parser.add_argument(
             "--strikes", type=int, default=None, help="Strike steps each side of the money to quote (default 30)"
         )
 
-    def handle(self, *args, seed=None, once=False, cycles=None, interval=1.0, strikes=None, **options):
+    def handle(
+        self, *args, seed=None, once=False, cycles=None, interval=1.0, strikes=None, no_monitors=False, **options
+    ):
         if interval <= 0:
             raise CommandError("--interval must be positive.")
         if cycles is not None and cycles < 1:
@@ -93,10 +96,24 @@ class Command(BaseCommand):
             self.stdout.write(f"Feed: {result.quotes} quotes written for {result.instruments} instruments.")
             return
 
+        def check_stop_losses() -> None:
+            """Stop-losses are checked on every fresh price, not only on the minute tick; an exit they create
+            runs in the worker through the same path as every execution."""
+            from execution.services.monitors import stop_loss_check
+            from execution.tasks import run_execution
+
+            try:
+                for execution in stop_loss_check(now=timezone.now()):
+                    run_execution.delay(str(execution.pk))
+            except Exception:  # the feed must keep running; the minute tick checks again
+                logger.exception("Stop-loss check after a feed cycle failed.")
+
         window: list[float] = []
         totals = {"skipped": 0, "failed": 0, "quotes": 0}
 
         def on_cycle(report: CycleReport) -> None:
+            if report.result is not None and not no_monitors:
+                check_stop_losses()
             window.append(report.duration)
             totals["skipped"] += report.skipped
             if report.result is None:
