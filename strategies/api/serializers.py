@@ -68,6 +68,10 @@ def _json_ready(config: dict) -> dict:
     return {key: (float(value) if isinstance(value, Decimal) else value) for key, value in config.items()}
 
 
+def _iso(value):
+    return serializers.DateTimeField().to_representation(value)
+
+
 class LegSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     leg_no = StrictIntegerField(min_value=1, max_value=99)
     lots = StrictIntegerField(min_value=1, max_value=10000, help_text="Base lots; allocations may override them.")
@@ -129,6 +133,32 @@ class LegSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
         self.warnings: list[str] = []
 
     def to_representation(self, instance):
+        # Hot path of every strategy list: a plain dict with the same values DRF's generic walk produces
+        # (tests/strategies/test_leg_representation.py holds the two equal).
+        return {
+            "leg_no": instance.leg_no,
+            "lots": instance.lots,
+            "transaction_type": instance.transaction_type,
+            "leg_type": instance.leg_type,
+            "underlying": instance.strategy.underlying,
+            "entry_by": instance.entry_by,
+            "strike_selection_config": instance.strike_selection_config,
+            "stop_loss": instance.stop_loss,
+            "expiry_type": instance.expiry_type,
+            "expiry_offset": instance.expiry_offset,
+            "category": instance.category,
+            "order_type": instance.order_type,
+            "entry_slippage": instance.entry_slippage,
+            "exit_slippage": instance.exit_slippage,
+            "entry_max_slippage": instance.entry_max_slippage,
+            "exit_max_slippage": instance.exit_max_slippage,
+            "position_sizing": instance.position_sizing,
+            "enabled": instance.enabled,
+            "created_at": _iso(instance.created_at),
+            "updated_at": _iso(instance.updated_at),
+        }
+
+    def generic_representation(self, instance):
         data = super().to_representation(instance)
         data["underlying"] = instance.strategy.underlying
         return data
@@ -278,7 +308,10 @@ class StrategySerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
 
     @extend_schema_field(LegSerializer(many=True))
     def get_legs(self, strategy):
-        return [LegSerializer(leg).data for leg in strategy.legs.all()]
+        # One leg serializer for every row: building a ModelSerializer's fields costs more than using them.
+        if not hasattr(self, "_legs_serializer"):
+            self._legs_serializer = LegSerializer(many=True)
+        return self._legs_serializer.to_representation(strategy.legs.all())
 
     def to_representation(self, instance):
         data = super().to_representation(instance)

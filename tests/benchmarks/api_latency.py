@@ -126,7 +126,7 @@ def main():
 
         for _ in range(100):
             try:
-                requests.get(base + "/accounts/login/", timeout=5)
+                requests.get(base + "/api/v1/options/baskets/", timeout=5)
                 break
             except requests.RequestException:
                 time.sleep(0.2)
