@@ -84,3 +84,20 @@ class RejectUnknownFieldsMixin:
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
         return super().to_internal_value(data)
+
+
+def validate_each(items, make_serializer):
+    """Validate every item of a bulk request with its own serializer; errors come back keyed by the failing
+    item's index ({"2": {"lots": [...]}}) and nothing is accepted unless every item is valid.
+    Returns the validated data and the serializers (for anything else they collected, like warnings)."""
+    validated, used, errors = [], [], {}
+    for index, item in enumerate(items):
+        serializer = make_serializer(item)
+        used.append(serializer)
+        if serializer.is_valid():
+            validated.append(serializer.validated_data)
+        else:
+            errors[str(index)] = serializer.errors
+    if errors:
+        raise serializers.ValidationError(errors)
+    return validated, used

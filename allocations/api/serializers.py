@@ -5,7 +5,14 @@ from rest_framework import serializers
 
 from brokers.margin import FORMULA as MARGIN_FORMULA
 from brokers.models import BrokerAccount
-from config.api import MoneyField, RejectUnknownFieldsMixin, StrictBooleanField, StrictCharField, StrictIntegerField
+from config.api import (
+    MoneyField,
+    RejectUnknownFieldsMixin,
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    validate_each,
+)
 
 from ..models import Allocation
 from ..services import AllocationInput
@@ -140,15 +147,7 @@ class AdvancedAllocationsSerializer(RejectUnknownFieldsMixin, serializers.Serial
     allocations = serializers.ListField(child=serializers.DictField(), min_length=1, max_length=50)
 
     def validate_allocations(self, items):
-        validated, errors = [], {}
-        for index, item in enumerate(items):
-            one = AllocationWriteSerializer(data=item, context=self.context)
-            if one.is_valid():
-                validated.append(one.validated_data)
-            else:
-                errors[str(index)] = one.errors
-        if errors:
-            raise serializers.ValidationError(errors)
+        validated, _ = validate_each(items, lambda item: AllocationWriteSerializer(data=item, context=self.context))
         return validated
 
 

@@ -10,6 +10,7 @@ from config.api import (
     StrictBooleanField,
     StrictCharField,
     StrictIntegerField,
+    validate_each,
 )
 
 from .. import rules
@@ -217,16 +218,8 @@ class LegBulkSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
         self.warnings: list[str] = []
 
     def validate_legs(self, legs):
-        validated, errors = [], {}
-        for index, item in enumerate(legs):
-            leg = LegSerializer(data=item, strategy=self.strategy)
-            if leg.is_valid():
-                validated.append(leg.validated_data)
-                self.warnings.extend(leg.warnings)
-            else:
-                errors[str(index)] = leg.errors
-        if errors:
-            raise serializers.ValidationError(errors)
+        validated, used = validate_each(legs, lambda item: LegSerializer(data=item, strategy=self.strategy))
+        self.warnings = [warning for leg in used for warning in leg.warnings]
         return validated
 
 
