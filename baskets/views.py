@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from config.exceptions import ConflictError, DomainError
 from config.pages import domain_errors, flatten_errors, form_text, split_errors, without_none
+from execution.selectors import strategy_pnl
 from strategies.models import Leg, Strategy
 
 from . import services
@@ -38,6 +39,10 @@ def basket_detail(request, basket_id):
         .annotate(allocation_count=Count("allocations", distinct=True))
         .order_by("strategy_name")
     )
+    strategies = list(strategies)
+    pnl = strategy_pnl(strategy_ids=[strategy.pk for strategy in strategies])
+    for strategy in strategies:
+        strategy.pnl = pnl[strategy.pk]
     return render(request, "baskets/basket_detail.html", {"basket": basket, "strategies": strategies})
 
 

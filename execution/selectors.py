@@ -42,3 +42,24 @@ def positions_for(*, owner):
     return Position.objects.filter(strategy__owner=owner).select_related(
         "strategy", "broker_account", "instrument", "instrument__quote"
     )
+
+
+def strategy_pnl(*, strategy_ids) -> dict:
+    """Per strategy: realized P&L, unrealized P&L at the last price (None when a held contract has no price)
+    and their total, from the strategy's own book, in one query."""
+    from .models import Position
+
+    result = {pk: {"realized": 0, "unrealized": 0, "total": 0} for pk in strategy_ids}
+    rows = Position.objects.filter(strategy_id__in=list(strategy_ids)).values_list(
+        "strategy_id", "net_quantity", "average_price", "realized_pnl", "instrument__quote__ltp"
+    )
+    for strategy_id, net, average, realized, ltp in rows:
+        entry = result[strategy_id]
+        entry["realized"] += realized
+        if net and ltp is None:
+            entry["unrealized"] = None
+        elif net and entry["unrealized"] is not None:
+            entry["unrealized"] += (ltp - average) * net
+    for entry in result.values():
+        entry["total"] = None if entry["unrealized"] is None else entry["realized"] + entry["unrealized"]
+    return result

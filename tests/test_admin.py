@@ -573,3 +573,31 @@ def test_strategy_switched_to_mis_in_the_admin_becomes_intraday(admin_client):
     strategy.refresh_from_db()
     assert strategy.is_intra_day
     assert strategy.entry_days == ["MONDAY", "TUESDAY"]
+
+
+def test_allocation_pages_show_seed_001_angel_one_10_lots(admin_client):
+    strategy = iron_condor(base_lots=(2, 2, 2, 2))
+    allocation = AllocationFactory(
+        strategy=strategy, allocation_type=Allocation.Type.LEG_LEVEL, strategy_lots_multiplier=None
+    )
+    for leg, lots in zip(strategy.legs.order_by("leg_no"), (1, 1, 4, 4), strict=True):
+        LegOverrideFactory(allocation=allocation, leg=leg, lots=lots)
+
+    body = admin_client.get(admin_url(Allocation, "change", allocation.pk)).content.decode()
+
+    assert "L1: 1, L2: 1, L3: 4, L4: 4" in body
+    assert '<div class="readonly">10</div>' in body
+
+
+@pytest.mark.parametrize(
+    "multiplier, per_leg, total", [("1.5", "L1: 3, L2: 4, L3: 1, L4: 3", 11), ("2.0", "L1: 4, L2: 6, L3: 2, L4: 4", 16)]
+)
+def test_allocation_pages_show_seed_002_multiplier_figures(admin_client, multiplier, per_leg, total):
+    allocation = AllocationFactory(
+        strategy=iron_condor(base_lots=(2, 3, 1, 2)), strategy_lots_multiplier=Decimal(multiplier)
+    )
+
+    body = admin_client.get(admin_url(Allocation, "change", allocation.pk)).content.decode()
+
+    assert per_leg in body
+    assert f'<div class="readonly">{total}</div>' in body

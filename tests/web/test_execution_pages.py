@@ -86,3 +86,15 @@ def test_the_schedule_marks_holidays(trader_page, condor):
     Holiday.objects.create(exchange="NSE", date="2026-11-23", description="test")
     page = trader_page.get("/schedule/?from=2026-11-23").content.decode()
     assert "holiday: NSE" in page
+
+
+def test_the_basket_page_shows_each_strategys_pnl_from_its_own_book(frozen, trader_page, condor, eager_celery):
+    make_chain()
+    trader_page.post("/executions/run/", {"strategy_id": str(condor.pk), "execution_type": "entry"})
+    trader_page.post("/executions/run/", {"strategy_id": str(condor.pk), "execution_type": "exit"})
+    from execution.models import Position
+
+    realized = sum(p.realized_pnl for p in Position.objects.filter(strategy=condor))
+    assert realized != 0  # bought at the ask, sold at the bid: the spread is a loss
+    page = trader_page.get(f"/baskets/{condor.basket_id}/").content.decode()
+    assert f"{realized:,.2f}".replace(",", "") in page.replace(",", "")
