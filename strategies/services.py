@@ -91,3 +91,24 @@ def leg_delete(*, leg: Leg) -> None:
         raise ConflictError("The strategy holds open positions; exit them before removing a leg.")
     leg.delete()
     Strategy.objects.filter(pk=leg.strategy_id).update(version=F("version") + 1)
+
+
+@transaction.atomic
+def leg_move(*, strategy: Strategy, leg_no: int, direction: int) -> int:
+    """Swap a leg's number with its neighbour's (direction -1: earlier, +1: later). Returns its new number.
+    Allocation overrides follow the legs (they point at the leg, not its number); past orders keep theirs."""
+    legs = list(Leg.objects.select_for_update().filter(strategy=strategy).order_by("leg_no"))
+    numbers = [leg.leg_no for leg in legs]
+    if leg_no not in numbers:
+        raise DomainError(f"The strategy has no leg {leg_no}.", field="leg_no")
+    index = numbers.index(leg_no)
+    other = index + direction
+    if direction not in (-1, 1) or not 0 <= other < len(legs):
+        return leg_no
+    moving, neighbour = legs[index], legs[other]
+    parked = max(numbers) + 1  # (strategy, leg_no) is unique: park one leg while the other takes its number
+    Leg.objects.filter(pk=moving.pk).update(leg_no=parked)
+    Leg.objects.filter(pk=neighbour.pk).update(leg_no=moving.leg_no)
+    Leg.objects.filter(pk=moving.pk).update(leg_no=neighbour.leg_no)
+    Strategy.objects.filter(pk=strategy.pk).update(version=F("version") + 1)
+    return neighbour.leg_no

@@ -13,4 +13,5 @@ urlpatterns = [
     path("strategies/<uuid:strategy_id>/legs/", views.leg_add, name="leg_add"),
     path("strategies/<uuid:strategy_id>/legs/<int:leg_no>/", views.leg_update, name="leg_update"),
     path("strategies/<uuid:strategy_id>/legs/<int:leg_no>/delete/", views.leg_delete, name="leg_delete"),
+    path("strategies/<uuid:strategy_id>/legs/<int:leg_no>/move/", views.leg_move, name="leg_move"),
 ]

@@ -16,7 +16,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from baskets.models import Basket
 from brokers.market import RISK_FREE_RATE, annual_volatility
@@ -581,4 +581,22 @@ def leg_delete(request, strategy_id, leg_no):
     if request.htmx:
         return hx_trigger(HttpResponse(""), LEGS_CHANGED)
     messages.success(request, f"Leg {leg_no} removed.")
+    return redirect(reverse("strategies:detail", args=[strategy.pk]) + "#legs")
+
+
+@login_required
+@require_POST
+def leg_move(request, strategy_id, leg_no):
+    """Reorder: swap a leg's number with the one before (direction=up) or after (direction=down) it."""
+    strategy = _strategy(request, strategy_id)
+    _leg(strategy, leg_no)
+    direction = {"up": -1, "down": 1}.get(request.POST.get("direction"))
+    if direction is None:
+        messages.error(request, "Choose up or down.")
+    else:
+        new = services.leg_move(strategy=strategy, leg_no=leg_no, direction=direction)
+        if new != leg_no:
+            messages.success(request, f"Leg {leg_no} is now leg {new}.")
+    if request.htmx:  # a redirect to the same page and hash would only scroll; reload it to show the new order
+        return HttpResponseClientRefresh()
     return redirect(reverse("strategies:detail", args=[strategy.pk]) + "#legs")

@@ -83,6 +83,13 @@ def test_trader_builds_allocates_enters_and_exits_the_iron_condor(live_server, p
         form.locator("button:has-text('Add leg')").click()
         page.wait_for_function(f"document.querySelectorAll('form.leg:not(.new)').length >= {leg_no}")
     page.wait_for_selector("svg")  # the payoff chart
+    # reorder: leg 2 up (it becomes leg 1), then back down, through the htmx buttons
+    page.click("button[aria-label='Move leg 2 up']")
+    page.wait_for_selector("text=Leg 2 is now leg 1")
+    assert "BUY" in page.locator("#leg-1 .badge").first.inner_text()
+    page.click("button[aria-label='Move leg 1 down']")
+    page.wait_for_selector("text=Leg 1 is now leg 2")
+    assert "SELL" in page.locator("#leg-1 .badge").first.inner_text()
     shot(page, "05-strategy-builder")
 
     page.goto(strategy_url.rstrip("/") + "/allocations/")

@@ -263,3 +263,29 @@ def test_the_strategy_list_renders(page, user, status):
     iron_condor(owner=user, strategy_name="Listed condor")
     html = body(page.get(f"/strategies/?status={status}"))
     assert ("Listed condor" in html) is (status == "")
+
+
+def test_moving_a_leg_down_swaps_its_number_with_the_next_and_overrides_follow_the_legs(page, user):
+    from allocations.models import LegOverride
+    from tests.factories import AllocationFactory, LegOverrideFactory, iron_condor
+
+    strategy = iron_condor(owner=user)
+    allocation = AllocationFactory(strategy=strategy, allocation_type="LEG_LEVEL", strategy_lots_multiplier=None)
+    leg1 = strategy.legs.get(leg_no=1)
+    LegOverrideFactory(allocation=allocation, leg=leg1, lots=5)
+
+    response = page.post(f"/strategies/{strategy.pk}/legs/1/move/", {"direction": "down"})
+
+    assert response.status_code == 302
+    legs = {leg.leg_no: (leg.transaction_type, leg.leg_type) for leg in strategy.legs.all()}
+    assert legs[1] == ("BUY", "PUT") and legs[2] == ("SELL", "PUT")
+    assert LegOverride.objects.get(allocation=allocation).leg.leg_no == 2  # the override moved with its leg
+    page.post(f"/strategies/{strategy.pk}/legs/1/move/", {"direction": "up"})  # already first: nothing moves
+    assert strategy.legs.get(leg_no=1).transaction_type == "BUY"
+
+
+def test_another_user_cannot_move_a_leg(other_page, user):
+    from tests.factories import iron_condor
+
+    strategy = iron_condor(owner=user)
+    assert other_page.post(f"/strategies/{strategy.pk}/legs/1/move/", {"direction": "down"}).status_code == 404
