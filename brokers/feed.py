@@ -313,11 +313,31 @@ def quotes_upsert(*, ticks: Iterable[Tick], at: dt.datetime) -> int:
         )
         for pk, tick in sorted(latest.items())
     ]
-    if rows:
+    if rows and connection.vendor == "postgresql":
+        _upsert_postgresql(rows, at)
+    elif rows:
         Quote.objects.bulk_create(
             rows, update_conflicts=True, unique_fields=["instrument"], update_fields=QUOTE_UPDATE_FIELDS
         )
     return len(rows)
+
+
+def _upsert_postgresql(rows: list[Quote], at: dt.datetime) -> None:
+    """The same upsert as bulk_create(update_conflicts=True), as one INSERT … SELECT FROM UNNEST … ON CONFLICT
+    with one array per column: half of bulk_create's time went into preparing each value in Python."""
+    table = Quote._meta.db_table
+    columns = ["ltp", "bid", "ask", "oi", "iv", "delta"]
+    names = {field: Quote._meta.get_field(field).column for field in [*columns, "instrument", "updated_at"]}
+    updates = ", ".join(f"{names[f]} = EXCLUDED.{names[f]}" for f in QUOTE_UPDATE_FIELDS)
+    sql = (
+        f"INSERT INTO {table} ({names['instrument']}, {', '.join(names[c] for c in columns)}, {names['updated_at']}) "
+        "SELECT u.*, %s FROM UNNEST(%s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[], %s::bigint[], "
+        "%s::numeric[], %s::numeric[]) AS u "
+        f"ON CONFLICT ({names['instrument']}) DO UPDATE SET {updates}"
+    )
+    values = [[row.instrument_id for row in rows]] + [[getattr(row, c) for row in rows] for c in columns]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [at, *values])
 
 
 def feed_cycle(source: FeedSource, now: dt.datetime, *, strikes_each_side: int | None = None) -> CycleResult:

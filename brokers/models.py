@@ -118,7 +118,7 @@ class Quote(models.Model):
     oi = models.BigIntegerField(null=True, blank=True)
     iv = models.DecimalField(max_digits=8, decimal_places=4, null=True, blank=True)
     delta = models.DecimalField(max_digits=8, decimal_places=4, null=True, blank=True)
-    updated_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField()  # no index: it would turn every feed update into a non-HOT update
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(ltp__gte=0), name="quote_ltp_not_negative")]
