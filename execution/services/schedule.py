@@ -8,13 +8,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 
 from allocations.models import Allocation
 from strategies.models import Leg, Strategy
 
 from .. import calendar
-from ..models import Execution
+from ..models import Execution, Position
 from ..selectors import holidays_between, sessions_between
 
 EXCHANGE_OF = {"SENSEX": "BSE"}  # every other index trades on NSE
@@ -31,6 +31,13 @@ def tradable_strategies():
         Exists(Allocation.objects.filter(strategy=OuterRef("pk"), status=Allocation.Status.ACTIVE)),
         status=Strategy.Status.ACTIVE,
     )
+
+
+def exit_candidates():
+    """Strategies whose scheduled exit must run: the tradable ones, and any other (a paused one, say) that
+    still holds open positions. Pausing stops entries; it never strands a position."""
+    holding = Position.objects.filter(strategy=OuterRef("pk")).exclude(net_quantity=0)
+    return Strategy.objects.filter(Q(pk__in=tradable_strategies().values("pk")) | Q(Exists(holding)))
 
 
 @dataclass(frozen=True)
@@ -52,13 +59,15 @@ def due_between(start: dt.datetime, end: dt.datetime, *, strategies=None) -> lis
     weekday = calendar.WEEKDAYS[day.weekday()]
     holidays = {exchange: holidays_between(exchange, day, day) for exchange in ("NSE", "BSE")}
     sessions = {exchange: sessions_between(exchange, day, day) for exchange in ("NSE", "BSE")}
-    queryset = strategies if strategies is not None else tradable_strategies()
+    entries = strategies if strategies is not None else tradable_strategies()
+    exits = strategies if strategies is not None else exit_candidates()
     t0, t1 = local_start.time(), local_end.time()
     due = []
     for execution_type, time_field, days_field in (
         ("ENTRY", "entry_time", "entry_days"),
         ("EXIT", "exit_time", "exit_days"),
     ):
+        queryset = entries if execution_type == "ENTRY" else exits
         rows = queryset.filter(**{f"{time_field}__gte": t0, f"{time_field}__lt": t1}).values_list(
             "id", "underlying", time_field, days_field
         )

@@ -152,3 +152,22 @@ def test_housekeeping_marks_executions_left_scheduled_as_missed(condor):
         monitors.close_out_stale(now=at(9, 0, dt.date(2026, 11, 24)))
     assert Execution.objects.get().status == "MISSED"
     assert Alert.objects.filter(kind="MISSED").count() == 1
+
+
+def test_a_paused_strategy_still_holding_positions_gets_its_scheduled_exit(condor):
+    from brokers.models import BrokerAccount
+    from execution.models import Position
+    from tests.factories import OptionInstrumentFactory
+
+    Position.objects.create(
+        strategy=condor,
+        broker_account=BrokerAccount.objects.get(client_id="ZERODHA123"),
+        instrument=OptionInstrumentFactory(),
+        net_quantity=-65,
+    )
+    condor.status = "PAUSED"
+    condor.save()
+    friday = dt.date(2026, 11, 27)
+    assert schedule.executions_materialize(now=at(15, 18, friday)) == 1
+    assert Execution.objects.get().execution_type == "EXIT"
+    assert schedule.executions_materialize(now=at(9, 28)) == 0  # but no new entry
