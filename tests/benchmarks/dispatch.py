@@ -150,6 +150,11 @@ def main():
     parser.add_argument("--workers", type=int, default=2, help="worker processes")
     parser.add_argument("--threads", type=int, default=8, help="threads per worker")
     parser.add_argument("--lead", type=float, default=20.0, help="seconds between the tick and the boundary")
+    parser.add_argument(
+        "--dispatch-only",
+        action="store_true",
+        help="measure the tick (materialize + enqueue) and the naive comparison only; start no workers",
+    )
     args = parser.parse_args()
 
     from tests.benchmarks.feed_cycle import ensure_database
@@ -178,6 +183,21 @@ def main():
     redis.Redis.from_url(os.environ["CELERY_BROKER_URL"]).flushdb()  # drop the naive run's messages
     connection.close()
 
+    if args.dispatch_only:
+        started = time.perf_counter()
+        tick_now = timezone.now()
+        rows = schedule.executions_materialize(now=tick_now)
+        materialized = time.perf_counter() - started
+        enqueued = schedule.executions_enqueue(now=tick_now, send=_send)
+        ready = time.perf_counter() - started
+        redis.Redis.from_url(os.environ["CELERY_BROKER_URL"]).flushdb()
+        print(f"strategies due at one boundary:     {args.strategies}")
+        print(
+            f"materialize + enqueue:              {ready * 1000:.0f} ms (rows {materialized * 1000:.0f} ms, {rows} rows, {enqueued} messages)"
+        )
+        print(f"naive dispatch (1 beat row each):   {naive * 1000:.0f} ms = {naive / ready:.1f}× our tick")
+        print(f"queries per execution (8 orders):   {per_execution}")
+        return
     workers = [
         subprocess.Popen(
             [
