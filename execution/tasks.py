@@ -1,6 +1,8 @@
 """Thin Celery entry points: they take ids, call a service, and hold no logic of their own."""
 
-from celery import shared_task
+from contextlib import contextmanager
+
+from celery import current_app, shared_task
 from django.utils import timezone
 
 from .services import monitors, placement, schedule
@@ -10,12 +12,22 @@ def _send(execution_id, due_at):
     run_execution.apply_async(args=[str(execution_id)], eta=due_at)
 
 
+@contextmanager
+def sender():
+    """A `send(execution_id, eta)` that publishes every message of a tick over one broker connection."""
+    with current_app.producer_or_acquire() as producer:
+        yield lambda execution_id, due_at: run_execution.apply_async(
+            args=[str(execution_id)], eta=due_at, producer=producer
+        )
+
+
 @shared_task(ignore_result=True)
 def tick():
     """Every minute: materialize and enqueue what is due, reconcile unknown orders, run the monitors."""
     now = timezone.now()
     schedule.executions_materialize(now=now)
-    schedule.executions_enqueue(now=now, send=_send)
+    with sender() as send:
+        schedule.executions_enqueue(now=now, send=send)
     placement.orders_reconcile(now=now)
     monitors.run_all(now=now, send=_send)
 

@@ -171,7 +171,7 @@ def main():
     from brokers.models import PaperOrder
     from execution.models import Execution, Order
     from execution.services import schedule
-    from execution.tasks import _send
+    from execution.tasks import sender
 
     redis.Redis.from_url(os.environ["CELERY_BROKER_URL"]).flushdb()
     now = timezone.now()
@@ -185,10 +185,11 @@ def main():
 
     if args.dispatch_only:
         started = time.perf_counter()
-        tick_now = timezone.now()
+        tick_now = boundary - dt.timedelta(seconds=args.lead)  # the tick as it runs before the boundary
         rows = schedule.executions_materialize(now=tick_now)
         materialized = time.perf_counter() - started
-        enqueued = schedule.executions_enqueue(now=tick_now, send=_send)
+        with sender() as send:
+            enqueued = schedule.executions_enqueue(now=tick_now, send=send)
         ready = time.perf_counter() - started
         redis.Redis.from_url(os.environ["CELERY_BROKER_URL"]).flushdb()
         print(f"strategies due at one boundary:     {args.strategies}")
@@ -228,7 +229,8 @@ def main():
         tick_now = timezone.now()
         rows = schedule.executions_materialize(now=tick_now)
         materialized = time.perf_counter() - started
-        enqueued = schedule.executions_enqueue(now=tick_now, send=_send)
+        with sender() as send:
+            enqueued = schedule.executions_enqueue(now=tick_now, send=send)
         ready = time.perf_counter() - started
         ready_at = timezone.now()
         print(f"tick: {rows} rows materialized in {materialized * 1000:.0f} ms; {enqueued} messages enqueued; "

@@ -171,3 +171,13 @@ def test_a_paused_strategy_still_holding_positions_gets_its_scheduled_exit(condo
     assert schedule.executions_materialize(now=at(15, 18, friday)) == 1
     assert Execution.objects.get().execution_type == "EXIT"
     assert schedule.executions_materialize(now=at(9, 28)) == 0  # but no new entry
+
+
+def test_the_tick_task_materializes_and_publishes_over_one_connection(condor):
+    """The Celery task itself, against the in-memory broker of the tests."""
+    from execution import tasks
+
+    with time_machine.travel(at(9, 28), tick=False):
+        tasks.tick()
+    execution = Execution.objects.get()
+    assert execution.enqueued_at == at(9, 28)
