@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from allocations.admin import AllocationSummaryInline
 
-from .models import WEEKDAYS, Leg, Strategy
+from .models import LEG_SETTINGS, WEEKDAYS, Leg, Strategy
 
 DAY_CHOICES = [(day, day.title()) for day in WEEKDAYS]
 
@@ -14,26 +14,7 @@ DAY_CHOICES = [(day, day.title()) for day in WEEKDAYS]
 class LegAdminForm(forms.ModelForm):
     class Meta:
         model = Leg
-        fields = [
-            "strategy",
-            "leg_no",
-            "lots",
-            "transaction_type",
-            "leg_type",
-            "entry_by",
-            "strike_selection_config",
-            "stop_loss",
-            "expiry_type",
-            "expiry_offset",
-            "category",
-            "order_type",
-            "entry_slippage",
-            "exit_slippage",
-            "entry_max_slippage",
-            "exit_max_slippage",
-            "position_sizing",
-            "enabled",
-        ]
+        fields = ["strategy", "leg_no", "lots", *LEG_SETTINGS]
 
     def clean_leg_no(self):
         leg_no = self.cleaned_data["leg_no"]

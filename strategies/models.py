@@ -73,6 +73,26 @@ class Strategy(models.Model):
         super().save(*args, **kwargs)
 
 
+# A leg's settings (what the admin, the API and the pages edit besides leg_no and lots).
+LEG_SETTINGS = [
+    "transaction_type",
+    "leg_type",
+    "entry_by",
+    "strike_selection_config",
+    "stop_loss",
+    "expiry_type",
+    "expiry_offset",
+    "category",
+    "order_type",
+    "entry_slippage",
+    "exit_slippage",
+    "entry_max_slippage",
+    "exit_max_slippage",
+    "position_sizing",
+    "enabled",
+]
+
+
 class Leg(models.Model):
     class TransactionType(models.TextChoices):
         BUY = "BUY"

@@ -14,7 +14,7 @@ from config.api import (
 )
 
 from .. import rules
-from ..models import WEEKDAYS, Leg, Strategy, Underlying
+from ..models import LEG_SETTINGS, WEEKDAYS, Leg, Strategy, Underlying
 
 
 class StrikeSelectionSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
@@ -104,28 +104,7 @@ class LegSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
 
     class Meta:
         model = Leg
-        fields = [
-            "leg_no",
-            "lots",
-            "transaction_type",
-            "leg_type",
-            "underlying",
-            "entry_by",
-            "strike_selection_config",
-            "stop_loss",
-            "expiry_type",
-            "expiry_offset",
-            "category",
-            "order_type",
-            "entry_slippage",
-            "exit_slippage",
-            "entry_max_slippage",
-            "exit_max_slippage",
-            "position_sizing",
-            "enabled",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["leg_no", "lots", "underlying", *LEG_SETTINGS, "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
 
     def __init__(self, *args, strategy=None, **kwargs):
