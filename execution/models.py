@@ -84,6 +84,12 @@ class Execution(models.Model):
         null=True, blank=True, help_text="A worker holds the execution until then; past it another may resume it."
     )
     attempts = models.PositiveSmallIntegerField(default=0)
+    claim_token = models.UUIDField(
+        null=True, blank=True, editable=False, help_text="Stamped by the claim that holds it (the worker's own)"
+    )
+    batch = models.UUIDField(
+        null=True, blank=True, editable=False, db_index=True, help_text="The dispatch message that runs it"
+    )
     scope = models.JSONField(
         default=dict, blank=True, help_text="A monitor's exit closes only these positions: {'positions': [ids]}"
     )
@@ -144,6 +150,7 @@ class Order(models.Model):
     error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    send_token = models.UUIDField(null=True, blank=True, editable=False, help_text="Stamped by the placer that sent it")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -68,6 +68,11 @@ class Broker(Protocol):
         """Raises BrokerTimeout when the outcome is unknown, BrokerError when refused."""
         ...
 
+    def place_orders(self, requests: list[OrderRequest]) -> list[OrderResult | BrokerError]:
+        """Place several orders in list order; each answer is the result or the BrokerError (or BrokerTimeout)
+        that order met. Never raises for one order's failure. `place_each` is the one-at-a-time default."""
+        ...
+
     def available_funds(self) -> Decimal | None:
         """Margin available to the account (None when the broker does not say): the base of
         max_margin_utilization."""
@@ -80,6 +85,17 @@ class Broker(Protocol):
     def open_positions(self) -> dict[int, int]:
         """Net quantity per instrument id as the broker sees the account (duplicate-order check)."""
         ...
+
+
+def place_each(broker: Broker, requests: list[OrderRequest]) -> list[OrderResult | BrokerError]:
+    """place_orders for a broker with no batch call: one order at a time, each failure kept with its order."""
+    answers: list = []
+    for request in requests:
+        try:
+            answers.append(broker.place_order(request))
+        except BrokerError as exc:
+            answers.append(exc)
+    return answers
 
 
 _REGISTRY: dict[str, type] = {}

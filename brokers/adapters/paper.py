@@ -14,7 +14,16 @@ from django.utils import timezone
 
 from ..models import Instrument, PaperFault, PaperOrder
 from ..quotes import quote_for_fill
-from .base import BrokerError, BrokerTimeout, FillReport, OrderRequest, OrderResult, SessionHealth, register
+from .base import (
+    BrokerError,
+    BrokerTimeout,
+    FillReport,
+    OrderRequest,
+    OrderResult,
+    SessionHealth,
+    place_each,
+    register,
+)
 
 SLIPPAGE_TICKS = int(getattr(settings, "PAPER_SLIPPAGE_TICKS", 1))
 
@@ -76,12 +85,43 @@ class PaperBroker:
             PaperFault.objects.filter(pk=fault.pk).update(remaining=F("remaining") - 1)
         return fault
 
-    def place_order(self, request: OrderRequest) -> OrderResult:
-        fault = None
+    def _has_faults(self) -> bool:
         if self._faults is None:
             # Faults are set up before a drill; checking once per adapter spares a locked read per order.
             self._faults = PaperFault.objects.filter(account=self.account, remaining__gt=0).exists()
-        if self._faults:
+        return self._faults
+
+    def _new_order(self, request: OrderRequest, instrument: Instrument, fault: PaperFault | None) -> PaperOrder:
+        """The exchange's answer to one order: rejected (fault, lot size, freeze quantity) or matched."""
+        kind = fault.kind if fault else None
+        order = PaperOrder(
+            account=self.account,
+            broker_order_id=f"P{uuid.uuid4().hex[:15].upper()}",
+            tag=request.tag,
+            instrument=instrument,
+            side=request.side,
+            quantity=request.quantity,
+            order_type=request.order_type,
+            limit_price=request.limit_price,
+            status=PaperOrder.Status.OPEN,
+        )
+        if kind == PaperFault.Kind.REJECT:
+            order.status = PaperOrder.Status.REJECTED
+            order.message = fault.message or "paper broker: simulated rejection"
+        elif request.quantity % instrument.lot_size:
+            order.status = PaperOrder.Status.REJECTED
+            order.message = f"quantity {request.quantity} is not a multiple of the lot size {instrument.lot_size}"
+        elif instrument.freeze_quantity and request.quantity > instrument.freeze_quantity:
+            order.status = PaperOrder.Status.REJECTED
+            order.message = f"quantity {request.quantity} exceeds the freeze quantity {instrument.freeze_quantity}"
+        else:
+            ratio = fault.fill_ratio if kind == PaperFault.Kind.PARTIAL else None
+            self._match(order, instrument, ratio=ratio)
+        return order
+
+    def place_order(self, request: OrderRequest) -> OrderResult:
+        fault = None
+        if self._has_faults():
             with transaction.atomic():  # a fault is used up whatever happens to the order
                 fault = self._take_fault(request.side)
         kind = fault.kind if fault else None
@@ -89,29 +129,7 @@ class PaperBroker:
             raise BrokerTimeout(fault.message or "paper broker: simulated timeout (the order did not arrive)")
         with transaction.atomic():
             instrument = Instrument.objects.select_related("quote").get(pk=request.instrument_id)
-            order = PaperOrder(
-                account=self.account,
-                broker_order_id=f"P{uuid.uuid4().hex[:15].upper()}",
-                tag=request.tag,
-                instrument=instrument,
-                side=request.side,
-                quantity=request.quantity,
-                order_type=request.order_type,
-                limit_price=request.limit_price,
-                status=PaperOrder.Status.OPEN,
-            )
-            if kind == PaperFault.Kind.REJECT:
-                order.status = PaperOrder.Status.REJECTED
-                order.message = fault.message or "paper broker: simulated rejection"
-            elif request.quantity % instrument.lot_size:
-                order.status = PaperOrder.Status.REJECTED
-                order.message = f"quantity {request.quantity} is not a multiple of the lot size {instrument.lot_size}"
-            elif instrument.freeze_quantity and request.quantity > instrument.freeze_quantity:
-                order.status = PaperOrder.Status.REJECTED
-                order.message = f"quantity {request.quantity} exceeds the freeze quantity {instrument.freeze_quantity}"
-            else:
-                ratio = fault.fill_ratio if kind == PaperFault.Kind.PARTIAL else None
-                self._match(order, instrument, ratio=ratio)
+            order = self._new_order(request, instrument, fault)
             try:
                 with transaction.atomic():
                     order.save()
@@ -122,6 +140,37 @@ class PaperBroker:
         if kind == PaperFault.Kind.TIMEOUT_AFTER_PLACE:
             raise BrokerTimeout(fault.message or "paper broker: simulated timeout after the order was placed")
         return _result(order)
+
+    def place_orders(self, requests: list[OrderRequest]) -> list[OrderResult | BrokerError]:
+        """Many orders in one round trip to the simulated exchange, in list order. Each answer is the
+        order's result or the BrokerError it raised. With faults set up, each order goes through place_order
+        so the drill behaves exactly as it would one order at a time."""
+        if self._has_faults():
+            return place_each(self, requests)
+        instruments = Instrument.objects.select_related("quote").in_bulk({r.instrument_id for r in requests})
+        taken = set(
+            PaperOrder.objects.filter(account=self.account, tag__in=[r.tag for r in requests]).values_list(
+                "tag", flat=True
+            )
+        )
+        answers: list = []
+        new = []
+        for request in requests:
+            if request.tag in taken:
+                answers.append(
+                    BrokerError(f"paper broker: an order tagged {request.tag} already exists", permanent=True)
+                )
+                continue
+            taken.add(request.tag)
+            order = self._new_order(request, instruments[request.instrument_id], None)
+            new.append(order)
+            answers.append(order)
+        try:
+            with transaction.atomic():
+                PaperOrder.objects.bulk_create(new)
+        except IntegrityError:  # another placer got a tag in first: fall back to one at a time
+            return place_each(self, requests)
+        return [answer if isinstance(answer, BrokerError) else _result(answer) for answer in answers]
 
     def _match(self, order: PaperOrder, instrument: Instrument, *, ratio: Decimal | None = None) -> None:
         quote = quote_for_fill(instrument, timezone.now())

