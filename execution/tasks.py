@@ -14,11 +14,9 @@ def _send(execution_id, due_at):
 
 @contextmanager
 def sender():
-    """A `send(execution_id, eta)` that publishes every message of a tick over one broker connection."""
+    """A `send(batch_id, eta)` that publishes every message of a tick over one broker connection."""
     with current_app.producer_or_acquire() as producer:
-        yield lambda execution_id, due_at: run_execution.apply_async(
-            args=[str(execution_id)], eta=due_at, producer=producer
-        )
+        yield lambda batch_id, due_at: run_batch.apply_async(args=[str(batch_id)], eta=due_at, producer=producer)
 
 
 @shared_task(ignore_result=True)
@@ -35,6 +33,12 @@ def tick():
 @shared_task(ignore_result=True, acks_late=True)
 def run_execution(execution_id):
     placement.execution_run(execution_id)
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def run_batch(batch_id):
+    """The executions the tick put in one batch (all due at the same instant), run together."""
+    placement.batch_run(batch_id)
 
 
 @shared_task(ignore_result=True)

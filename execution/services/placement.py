@@ -518,6 +518,11 @@ def executions_run(execution_ids, *, now: dt.datetime | None = None) -> list[Exe
     return executions_finish(refused + running, plans, started)
 
 
+def batch_run(batch_id, *, now: dt.datetime | None = None) -> list[Execution]:
+    """The executions a tick message names by its batch id (ids only travel in the message)."""
+    return executions_run(list(Execution.objects.filter(batch=batch_id).values_list("pk", flat=True)), now=now)
+
+
 def execution_run(execution_id, *, now: dt.datetime | None = None) -> Execution | None:
     """One execution: a batch of one. None when another worker has it or it is finished."""
     ran = executions_run([execution_id], now=now)

@@ -4,6 +4,7 @@ enqueue run_execution for each with ETA at its due instant. Also the computed sc
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -102,11 +103,38 @@ def executions_materialize(*, now: dt.datetime) -> int:
     return len(due)
 
 
+def batch_sizes(count: int, largest: int) -> list[int]:
+    """How the executions due at one instant are split into messages: 1, 2, 4, … up to `largest`, then
+    `largest` each. The first message is small so the first order goes out at once; the later ones are large so
+    that the whole minute is placed with few claims, plan loads and broker calls."""
+    sizes, size = [], 1
+    while count > 0:
+        sizes.append(min(size, count, largest))
+        count -= sizes[-1]
+        size *= 2
+    return sizes
+
+
+def _batches(rows: list[tuple]) -> list[tuple]:
+    """(batch id, due instant, execution ids) for (id, due_at) rows, by due instant in due order."""
+    by_due: dict = {}
+    for pk, due_at in sorted(rows, key=lambda row: (row[1], str(row[0]))):
+        by_due.setdefault(due_at, []).append(pk)
+    batches = []
+    for due_at, ids in by_due.items():
+        start = 0
+        for size in batch_sizes(len(ids), settings.EXECUTION_BATCH_SIZE):
+            batches.append((uuid.uuid4(), due_at, ids[start : start + size]))
+            start += size
+    return batches
+
+
 def executions_enqueue(*, now: dt.datetime, send) -> int:
-    """Hand each due, not yet enqueued execution to `send(execution_id, eta)` once the marking commits.
+    """Hand the due, not yet enqueued executions to `send(batch_id, eta)` in batches, once the marking commits.
+    Each execution carries the id of the one message that runs it; the message carries only that id.
 
     Executions whose worker died (lease expired) are handed out again; so are scheduled ones whose message
-    was lost (due a while ago, still SCHEDULED)."""
+    was lost (due a while ago, still SCHEDULED). Returns how many executions were handed out."""
     end = now + dt.timedelta(minutes=settings.EXECUTION_LOOKAHEAD_MINUTES)
     budget = dt.timedelta(seconds=settings.EXECUTION_LATENESS_BUDGET_SECONDS)
     with transaction.atomic():
@@ -127,11 +155,16 @@ def executions_enqueue(*, now: dt.datetime, send) -> int:
                 "id", "due_at"
             )
         )
-        if fresh:
-            Execution.objects.filter(pk__in=[pk for pk, _ in fresh]).update(enqueued_at=now)
-        batch = fresh + lost + resumable
-        transaction.on_commit(lambda: [send(pk, due_at) for pk, due_at in batch])
-    return len(batch)
+        batches = _batches(fresh) + _batches(lost + resumable)
+        fresh_ids = {pk for pk, _ in fresh}
+        for batch_id, _, ids in batches:
+            marked = Execution.objects.filter(pk__in=ids)
+            if fresh_ids.issuperset(ids):
+                marked.update(batch=batch_id, enqueued_at=now)
+            else:
+                marked.update(batch=batch_id)
+        transaction.on_commit(lambda: [send(batch_id, due_at) for batch_id, due_at, _ in batches])
+    return sum(len(ids) for _, _, ids in batches)
 
 
 def execution_manual_create(*, strategy, execution_type: str, force: bool, now: dt.datetime) -> Execution:

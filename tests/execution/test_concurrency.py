@@ -66,9 +66,9 @@ def test_two_racing_ticks_materialize_and_enqueue_each_execution_once(condor):
     sent = []
     lock = threading.Lock()
 
-    def send(pk, eta):
+    def send(batch, eta):
         with lock:
-            sent.append(pk)
+            sent.append(batch)
 
     def tick():
         schedule.executions_materialize(now=now)
@@ -76,7 +76,7 @@ def test_two_racing_ticks_materialize_and_enqueue_each_execution_once(condor):
 
     in_threads(2, tick)
     assert Execution.objects.count() == 1
-    assert sent == [Execution.objects.get().pk]
+    assert sent == [Execution.objects.get().batch]
 
 
 @pytest.mark.slow

@@ -9,7 +9,7 @@ from kombu.utils.json import dumps
 
 from execution.models import Execution, Holiday
 from execution.services import schedule
-from execution.tasks import run_execution
+from execution.tasks import run_batch
 
 from .conftest import MONDAY_0930
 
@@ -68,33 +68,75 @@ def test_paused_strategies_and_strategies_without_allocations_are_not_materializ
     assert schedule.executions_materialize(now=at(9, 28)) == 0
 
 
+def enqueue(now, sent, capture):
+    with capture(execute=True):
+        return schedule.executions_enqueue(now=now, send=lambda batch, eta: sent.append((batch, eta)))
+
+
 def test_enqueue_sends_each_execution_once_with_eta_at_its_due_instant(condor, django_capture_on_commit_callbacks):
     schedule.executions_materialize(now=at(9, 28))
     sent = []
-    with django_capture_on_commit_callbacks(execute=True):
-        schedule.executions_enqueue(now=at(9, 28), send=lambda pk, eta: sent.append((pk, eta)))
-    with django_capture_on_commit_callbacks(execute=True):
-        schedule.executions_enqueue(now=at(9, 29), send=lambda pk, eta: sent.append((pk, eta)))
-    assert sent == [(Execution.objects.get().pk, at(9, 30))]
+    enqueue(at(9, 28), sent, django_capture_on_commit_callbacks)
+    enqueue(at(9, 29), sent, django_capture_on_commit_callbacks)
+    execution = Execution.objects.get()
+    assert sent == [(execution.batch, at(9, 30))]
 
 
 def test_a_lost_message_is_sent_again_and_then_counts_as_late(condor, django_capture_on_commit_callbacks):
     schedule.executions_materialize(now=at(9, 28))
-    with django_capture_on_commit_callbacks(execute=True):
-        schedule.executions_enqueue(now=at(9, 28), send=lambda pk, eta: None)
+    enqueue(at(9, 28), [], django_capture_on_commit_callbacks)
+    first = Execution.objects.get().batch
     sent = []
-    with django_capture_on_commit_callbacks(execute=True):
-        schedule.executions_enqueue(now=at(9, 30) + dt.timedelta(seconds=20), send=lambda pk, eta: sent.append(pk))
-    assert sent == [Execution.objects.get().pk]
-
-
-def test_the_message_carries_the_id_only_and_is_under_300_bytes(condor):
-    schedule.executions_materialize(now=at(9, 28))
+    enqueue(at(9, 30) + dt.timedelta(seconds=20), sent, django_capture_on_commit_callbacks)
     execution = Execution.objects.get()
-    message = run_execution.s(str(execution.pk)).set(eta=at(9, 30).isoformat())
+    assert sent == [(execution.batch, at(9, 30))] and execution.batch != first
+
+
+def test_executions_due_together_go_in_batches_that_grow_and_each_execution_in_one(
+    trader, django_capture_on_commit_callbacks, settings
+):
+    from allocations.models import Allocation
+    from tests.factories import BrokerAccountFactory, iron_condor
+
+    settings.EXECUTION_BATCH_SIZE = 4
+    account = BrokerAccountFactory(owner=trader)
+    for _ in range(12):
+        Allocation.objects.create(
+            strategy=iron_condor(owner=trader), broker_account=account, strategy_lots_multiplier=1
+        )
+    assert schedule.executions_materialize(now=at(9, 28)) == 12
+    sent = []
+    assert enqueue(at(9, 28), sent, django_capture_on_commit_callbacks) == 12
+    sizes = [Execution.objects.filter(batch=batch).count() for batch, _ in sent]
+    assert sizes == [1, 2, 4, 4, 1]
+    assert {eta for _, eta in sent} == {at(9, 30)}
+    assert Execution.objects.filter(batch__isnull=True).count() == 0
+
+
+@pytest.mark.parametrize(
+    "count, largest, sizes",
+    [
+        (0, 50, []),
+        (1, 50, [1]),
+        (3, 50, [1, 2]),
+        (100, 50, [1, 2, 4, 8, 16, 32, 37]),
+        (130, 50, [1, 2, 4, 8, 16, 32, 50, 17]),
+    ],
+)
+def test_batch_sizes(count, largest, sizes):
+    assert schedule.batch_sizes(count, largest) == sizes
+    assert sum(sizes) == count
+
+
+def test_the_message_carries_the_batch_id_only_and_is_under_300_bytes(condor, django_capture_on_commit_callbacks):
+    schedule.executions_materialize(now=at(9, 28))
+    sent = []
+    enqueue(at(9, 28), sent, django_capture_on_commit_callbacks)
+    ((batch, eta),) = sent
+    message = run_batch.s(str(batch)).set(eta=eta.isoformat())
     body = dumps({"args": message.args, "kwargs": message.kwargs, "task": message.task, "eta": message.options["eta"]})
     assert len(body.encode()) <= 300, body
-    assert json.loads(body)["args"] == [str(execution.pk)]
+    assert json.loads(body)["args"] == [str(Execution.objects.get().batch)]
 
 
 def test_the_beat_holds_a_handful_of_rows_whatever_the_strategy_count(condor, trader):
@@ -180,4 +222,24 @@ def test_the_tick_task_materializes_and_publishes_over_one_connection(condor):
     with time_machine.travel(at(9, 28), tick=False):
         tasks.tick()
     execution = Execution.objects.get()
-    assert execution.enqueued_at == at(9, 28)
+    assert execution.enqueued_at == at(9, 28) and execution.batch is not None
+
+
+@pytest.mark.django_db(transaction=True)  # the accounts are placed from threads with their own connections
+def test_the_batch_task_runs_every_execution_of_its_batch(condor, django_capture_on_commit_callbacks):
+    """The worker's side of a tick message: the batch id is all it gets."""
+    from execution import tasks
+    from execution.models import Order
+
+    from .conftest import make_chain
+
+    make_chain(now=at(9, 30))
+    schedule.executions_materialize(now=at(9, 28))
+    sent = []
+    enqueue(at(9, 28), sent, django_capture_on_commit_callbacks)
+    with time_machine.travel(at(9, 30), tick=False):
+        tasks.run_batch(str(sent[0][0]))
+        tasks.run_batch(str(sent[0][0]))  # a redelivery does nothing
+    execution = Execution.objects.get()
+    assert execution.status == Execution.Status.COMPLETED, execution.execution_results
+    assert Order.objects.filter(execution=execution).count() == 8
