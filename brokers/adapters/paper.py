@@ -12,6 +12,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config.db import bulk_insert
+
 from ..models import Instrument, PaperFault, PaperOrder
 from ..quotes import quote_for_fill
 from .base import (
@@ -167,7 +169,7 @@ class PaperBroker:
             answers.append(order)
         try:
             with transaction.atomic():
-                PaperOrder.objects.bulk_create(new)
+                bulk_insert(new)
         except IntegrityError:  # another placer got a tag in first: fall back to one at a time
             return place_each(self, requests)
         return [answer if isinstance(answer, BrokerError) else _result(answer) for answer in answers]

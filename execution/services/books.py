@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from config.db import bulk_update
+from config.db import bulk_insert, bulk_update
 
 from ..calendar import EXCHANGE_TZ
 from ..models import Fill, Order, Position
@@ -42,7 +42,7 @@ def fills_record(fills: list[tuple]) -> int:
     if not fills:
         return 0
     keys = {(o.strategy_id, o.broker_account_id, o.instrument_id) for o, *_ in fills}
-    Position.objects.bulk_create(  # ON CONFLICT DO NOTHING: the book row exists before it is locked
+    bulk_insert(  # ON CONFLICT DO NOTHING: the book row exists before it is locked
         [Position(strategy_id=s, broker_account_id=a, instrument_id=i) for s, a, i in keys], ignore_conflicts=True
     )
     candidates = Position.objects.select_for_update().filter(
@@ -80,7 +80,7 @@ def fills_record(fills: list[tuple]) -> int:
         if position.day != day:
             position.day, position.day_realized_pnl = day, Decimal(0)
         position.day_realized_pnl += apply_fill(position, side=order.side, quantity=quantity, price=price)
-    Fill.objects.bulk_create(new)
+    bulk_insert(new)
     now = timezone.now()
     for position in changed.values():
         position.updated_at = now

@@ -21,8 +21,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from brokers.adapters.base import BrokerError, BrokerTimeout, OrderRequest, OrderResult, adapter_for
-from brokers.models import BrokerAccount
-from config.db import bulk_update
+from brokers.models import BrokerAccount, Instrument
+from config.db import bulk_insert, bulk_update
 
 from ..models import Alert, Execution, Order
 from . import books
@@ -203,12 +203,12 @@ def order_reconcile(broker, order: Order) -> bool:
     return True
 
 
-def _place_account(account_id, by_execution: dict, products: dict, leases: Leases) -> None:
+def _place_account(account: BrokerAccount, by_execution: dict, products: dict, leases: Leases) -> None:
     """Place one account's orders of every execution in the batch. Within an execution the first group (BUYs
     on entry, shorts bought back on exit) goes first; the second goes only when every order of the first
     group filled: a short is never left without its hedge."""
     try:
-        broker = adapter_for(BrokerAccount.objects.get(pk=account_id))
+        broker = adapter_for(account)
         for orders in by_execution.values():  # a resumed attempt: settle what the dead one left in flight
             for order in orders:
                 if order.status in (Order.Status.SENT, Order.Status.UNKNOWN):
@@ -246,7 +246,7 @@ def _place_account(account_id, by_execution: dict, products: dict, leases: Lease
         _send_many(broker, second, products)
         leases.renew()
     except Exception:  # a bug or an unreachable broker: leave the orders as they are, reconcile later
-        log.exception("placing orders of account %s failed", account_id)
+        log.exception("placing orders of account %s failed", account.client_id)
         raise
 
 
@@ -438,12 +438,16 @@ def _orders_of(executions) -> dict:
     return by_execution
 
 
-def executions_finish(executions: list[Execution], plans: dict, started: float) -> list[Execution]:
-    """Final status, results and alerts of every execution in the batch: one read, one write, one insert."""
-    orders = _orders_of(executions)
+def executions_finish(
+    executions: list[Execution], plans: dict, started: float, orders: dict | None = None
+) -> list[Execution]:
+    """Final status, results and alerts of every execution in the batch: one read (none when the caller holds
+    the orders as placed), one write, one insert."""
+    if orders is None:
+        orders = _orders_of(executions)
     alerts = []
     for execution in executions:
-        alerts += _finish(execution, plans.get(execution.pk), orders[execution.pk], started)
+        alerts += _finish(execution, plans.get(execution.pk), orders.get(execution.pk, []), started)
     bulk_update(executions, FINISH_FIELDS)
     Alert.objects.bulk_create(alerts)
     return executions
@@ -454,7 +458,7 @@ def _write_intents(planned: list[tuple[Execution, Plan]]) -> None:
     repeat a no-op. The planned per-leg results are stored with them, so a trader sees the plan at once."""
     if not planned:
         return
-    Order.objects.bulk_create([o for _, plan in planned for o in plan.orders], ignore_conflicts=True, batch_size=2000)
+    bulk_insert([o for _, plan in planned for o in plan.orders], ignore_conflicts=True)
     for execution, plan in planned:
         execution.total_legs = len({leg.leg_no for account in plan.accounts for leg in account.legs})
         execution.execution_results = {"broker_executions": _broker_results(execution, plan, plan.orders)}
@@ -489,33 +493,40 @@ def executions_run(execution_ids, *, now: dt.datetime | None = None) -> list[Exe
     refused = [e for e in executions if e.pk in plans and plans[e.pk].error]
     _write_intents([(e, plans[e.pk]) for e in executions if e.pk in plans and not plans[e.pk].error])
     running = [e for e in executions if e not in refused]
+    orders = list(
+        Order.objects.filter(execution_id__in=[e.pk for e in running]).order_by(
+            "broker_account_id", "execution_id", "sequence"
+        )
+    )
+    accounts = BrokerAccount.objects.in_bulk({o.broker_account_id for o in orders})
+    instruments = Instrument.objects.in_bulk({o.instrument_id for o in orders})
     by_account: dict = {}
-    for order in (
-        Order.objects.filter(execution_id__in=[e.pk for e in running])
-        .select_related("instrument")
-        .order_by("broker_account_id", "execution_id", "sequence")
-    ):
+    by_execution: dict = {e.pk: [] for e in running}
+    for order in orders:
+        order.broker_account, order.instrument = accounts[order.broker_account_id], instruments[order.instrument_id]
         by_account.setdefault(order.broker_account_id, {}).setdefault(order.execution_id, []).append(order)
+        by_execution[order.execution_id].append(order)
     products = {e.pk: e.strategy.product for e in running}
     leases = Leases([e.pk for e in running])
-    jobs = [(account_id, by_execution, products, leases) for account_id, by_execution in by_account.items()]
+    jobs = [(accounts[account_id], orders_by, products, leases) for account_id, orders_by in by_account.items()]
     workers = min(len(jobs), getattr(settings, "EXECUTION_ACCOUNT_THREADS", 8))
     errors: dict = {}
     if workers > 1 and getattr(settings, "EXECUTION_PARALLEL_ACCOUNTS", True):
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="place") as pool:
-            futures = {job[0]: pool.submit(_place_account_in_thread, *job) for job in jobs}
+            futures = {job[0].pk: pool.submit(_place_account_in_thread, *job) for job in jobs}
         errors = {account_id: f.exception() for account_id, f in futures.items() if f.exception() is not None}
     else:
         for job in jobs:
             try:
                 _place_account(*job)
             except Exception as exc:  # recorded below; the other accounts still go
-                errors[job[0]] = exc
+                errors[job[0].pk] = exc
     for execution in running:
         failures = [str(exc) for account_id, exc in errors.items() if execution.pk in by_account[account_id]]
         if failures:
             execution.error = "; ".join(failures)
-    return executions_finish(refused + running, plans, started)
+    # The placers kept the orders in memory as they wrote them; after a failure, read back what was stored.
+    return executions_finish(refused + running, plans, started, None if errors else by_execution)
 
 
 def batch_run(batch_id, *, now: dt.datetime | None = None) -> list[Execution]:
