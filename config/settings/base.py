@@ -180,6 +180,8 @@ QUOTE_STALE_SECONDS = env.int("QUOTE_STALE_SECONDS", default=5)
 EXECUTION_LEASE_SECONDS = env.int("EXECUTION_LEASE_SECONDS", default=30)
 # Executions due at the same instant are run in messages of up to this many (the first ones smaller).
 EXECUTION_BATCH_SIZE = env.int("EXECUTION_BATCH_SIZE", default=50)
+# The first batch of an instant starts on time; the others this much later, so the first orders go out at once.
+EXECUTION_BATCH_STAGGER_MS = env.int("EXECUTION_BATCH_STAGGER_MS", default=100)
 EXECUTION_ACCOUNT_THREADS = env.int("EXECUTION_ACCOUNT_THREADS", default=8)
 EXECUTION_PARALLEL_ACCOUNTS = env.bool("EXECUTION_PARALLEL_ACCOUNTS", default=True)
 

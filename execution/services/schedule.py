@@ -116,7 +116,10 @@ def batch_sizes(count: int, largest: int) -> list[int]:
 
 
 def _batches(rows: list[tuple]) -> list[tuple]:
-    """(batch id, due instant, execution ids) for (id, due_at) rows, by due instant in due order."""
+    """(batch id, start instant, execution ids) for (id, due_at) rows, by due instant in due order. The first
+    batch of an instant starts at it; the others EXECUTION_BATCH_STAGGER_MS later, so that the first one
+    has the workers to itself and its orders go out at once."""
+    stagger = dt.timedelta(milliseconds=settings.EXECUTION_BATCH_STAGGER_MS)
     by_due: dict = {}
     for pk, due_at in sorted(rows, key=lambda row: (row[1], str(row[0]))):
         by_due.setdefault(due_at, []).append(pk)
@@ -124,7 +127,7 @@ def _batches(rows: list[tuple]) -> list[tuple]:
     for due_at, ids in by_due.items():
         start = 0
         for size in batch_sizes(len(ids), settings.EXECUTION_BATCH_SIZE):
-            batches.append((uuid.uuid4(), due_at, ids[start : start + size]))
+            batches.append((uuid.uuid4(), due_at + stagger if start else due_at, ids[start : start + size]))
             start += size
     return batches
 

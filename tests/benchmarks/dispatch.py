@@ -144,6 +144,30 @@ def queries_per_execution(boundary) -> int:
     return len(ctx.captured_queries)
 
 
+def cpu_seconds(name: str) -> float:
+    """User + system CPU seconds of every process whose command line contains `name` (from /proc)."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if name.encode() not in f.read():
+                    continue
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+    return total
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine spent not idle (all cores), from /proc/stat."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--strategies", type=int, default=1000)
@@ -189,12 +213,15 @@ def main():
         rows = schedule.executions_materialize(now=tick_now)
         materialized = time.perf_counter() - started
         with sender() as send:
-            enqueued = schedule.executions_enqueue(now=tick_now, send=send)
+            messages = []
+            enqueued = schedule.executions_enqueue(
+                now=tick_now, send=lambda batch, eta: (messages.append(batch), send(batch, eta))
+            )
         ready = time.perf_counter() - started
         redis.Redis.from_url(os.environ["CELERY_BROKER_URL"]).flushdb()
         print(f"strategies due at one boundary:     {args.strategies}")
         print(
-            f"materialize + enqueue:              {ready * 1000:.0f} ms (rows {materialized * 1000:.0f} ms, {rows} rows, {enqueued} messages)"
+            f"materialize + enqueue:              {ready * 1000:.0f} ms (rows {materialized * 1000:.0f} ms, {rows} rows, {enqueued} executions in {len(messages)} messages)"
         )
         print(f"naive dispatch (1 beat row each):   {naive * 1000:.0f} ms = {naive / ready:.1f}× our tick")
         print(f"queries per execution (8 orders):   {per_execution}")
@@ -225,15 +252,19 @@ def main():
     try:
         tick_at = boundary - dt.timedelta(seconds=args.lead)
         time.sleep(max(0.0, (tick_at - timezone.now()).total_seconds()))
+        cpu_before = cpu_seconds("celery"), machine_busy_seconds()
         started = time.perf_counter()
         tick_now = timezone.now()
         rows = schedule.executions_materialize(now=tick_now)
         materialized = time.perf_counter() - started
         with sender() as send:
-            enqueued = schedule.executions_enqueue(now=tick_now, send=send)
+            messages = []
+            enqueued = schedule.executions_enqueue(
+                now=tick_now, send=lambda batch, eta: (messages.append(batch), send(batch, eta))
+            )
         ready = time.perf_counter() - started
         ready_at = timezone.now()
-        print(f"tick: {rows} rows materialized in {materialized * 1000:.0f} ms; {enqueued} messages enqueued; "
+        print(f"tick: {rows} rows materialized in {materialized * 1000:.0f} ms; {enqueued} executions enqueued in {len(messages)} messages; "
               f"all ready {ready * 1000:.0f} ms after the tick, {(boundary - ready_at).total_seconds():.1f} s before the boundary", flush=True)  # fmt: skip
         expected = args.strategies * 8
         deadline = time.monotonic() + max(600, args.strategies * 0.5)
@@ -242,6 +273,7 @@ def main():
             if done >= args.strategies:
                 break
             time.sleep(1)
+        cpu = cpu_seconds("celery") - cpu_before[0], machine_busy_seconds() - cpu_before[1]
         orders = PaperOrder.objects.order_by("created_at").values_list("created_at", flat=True)
         first, last = orders.first(), orders.last()
         count = PaperOrder.objects.count()
@@ -264,6 +296,9 @@ def main():
             print(f"boundary → last order:              {(last - boundary).total_seconds() * 1000:.0f} ms")
         if starts:
             print(f"claim lateness p50 / max:           {statistics.median(starts):.0f} / {max(starts):.0f} ms")
+        print(
+            f"CPU used, tick to last execution:   workers {cpu[0]:.1f} s; whole machine {cpu[1]:.1f} s of {os.cpu_count()} cores"
+        )
         print(f"queries per execution (8 orders):   {per_execution}")
         print(f"naive dispatch (1 beat row each):   {naive * 1000:.0f} ms to create, evaluate and send {args.strategies} rows "
               f"= {naive / ours:.1f}× our tick; and the naive sends happen AT the boundary, ours before it")  # fmt: skip
