@@ -109,7 +109,8 @@ def test_executions_due_together_go_in_batches_that_grow_and_each_execution_in_o
     assert enqueue(at(9, 28), sent, django_capture_on_commit_callbacks) == 12
     sizes = [Execution.objects.filter(batch=batch).count() for batch, _ in sent]
     assert sizes == [1, 2, 4, 4, 1]
-    assert {eta for _, eta in sent} == {at(9, 30)}
+    later = at(9, 30) + dt.timedelta(milliseconds=settings.EXECUTION_BATCH_STAGGER_MS)
+    assert [eta for _, eta in sent] == [at(9, 30)] + [later] * 4  # the first batch alone on the instant
     assert Execution.objects.filter(batch__isnull=True).count() == 0
 
 
