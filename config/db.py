@@ -27,20 +27,21 @@ def _postgresql(model):
     return alias, connection, connection.vendor == "postgresql"
 
 
-def bulk_insert(objs: list, *, ignore_conflicts: bool = False) -> None:
+def bulk_insert(objs: list, *, ignore_conflicts: bool = False) -> int | None:
     """Insert every object, like QuerySet.bulk_create, in one statement.
 
     On PostgreSQL this is one `INSERT … SELECT FROM UNNEST(…)` with a typed array per column, a third of the
     Python cost of bulk_create for thousands of rows. Auto-increment primary keys are left to the database and
     not read back (no caller here needs them); UUID keys are the objects' own. Other databases use
-    bulk_create."""
+    bulk_create. Returns how many rows were inserted (with ignore_conflicts, those that did not conflict), or
+    None where the database does not say."""
     if not objs:
-        return
+        return 0
     model = type(objs[0])
     alias, connection, postgresql = _postgresql(model)
     if not postgresql:
         model.objects.using(alias).bulk_create(objs, ignore_conflicts=ignore_conflicts)
-        return
+        return None if ignore_conflicts else len(objs)
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not (f.primary_key and f.get_internal_type().endswith("AutoField"))]
     arrays = [[field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objs] for field in fields]
@@ -58,8 +59,10 @@ def bulk_insert(objs: list, *, ignore_conflicts: bool = False) -> None:
     )
     with _binding_cursor(connection) as cursor:
         cursor.execute(sql, arrays)
+        inserted = cursor.rowcount
     for obj in objs:
         obj._state.adding, obj._state.db = False, alias
+    return inserted
 
 
 def bulk_update(objs: list, fields: list[str]) -> int:

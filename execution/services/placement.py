@@ -453,16 +453,17 @@ def executions_finish(
     return executions
 
 
-def _write_intents(planned: list[tuple[Execution, Plan]]) -> None:
+def _write_intents(planned: list[tuple[Execution, Plan]]) -> list[Order] | None:
     """Every order intent of the batch, in one bulk insert, before any broker call. Deterministic tags make a
-    repeat a no-op. The planned per-leg results are stored with them, so a trader sees the plan at once."""
-    if not planned:
-        return
-    bulk_insert([o for _, plan in planned for o in plan.orders], ignore_conflicts=True)
+    repeat a no-op. The planned per-leg results are stored with them, so a trader sees the plan at once.
+    Returns the orders when every one of them is the stored row (none was there before), else None."""
+    orders = [o for _, plan in planned for o in plan.orders]
+    inserted = bulk_insert(orders, ignore_conflicts=True)
     for execution, plan in planned:
         execution.total_legs = len({leg.leg_no for account in plan.accounts for leg in account.legs})
         execution.execution_results = {"broker_executions": _broker_results(execution, plan, plan.orders)}
     bulk_update([e for e, _ in planned], ["total_legs", "execution_results"])
+    return orders if inserted == len(orders) else None
 
 
 def _plans(executions: list[Execution], now: dt.datetime) -> dict:
@@ -491,13 +492,14 @@ def executions_run(execution_ids, *, now: dt.datetime | None = None) -> list[Exe
     )  # a resume keeps the intents already written and is not planned again
     plans = _plans([e for e in executions if e.pk not in resumed], now)
     refused = [e for e in executions if e.pk in plans and plans[e.pk].error]
-    _write_intents([(e, plans[e.pk]) for e in executions if e.pk in plans and not plans[e.pk].error])
+    written = _write_intents([(e, plans[e.pk]) for e in executions if e.pk in plans and not plans[e.pk].error])
     running = [e for e in executions if e not in refused]
-    orders = list(
-        Order.objects.filter(execution_id__in=[e.pk for e in running]).order_by(
-            "broker_account_id", "execution_id", "sequence"
-        )
-    )
+    # The intents just written are the stored rows; only a resumed execution's orders are read back.
+    stored = running if written is None else [e for e in running if e.pk in resumed]
+    orders = list(written or [])
+    if stored:
+        orders += Order.objects.filter(execution_id__in=[e.pk for e in stored])
+    orders.sort(key=lambda o: (str(o.broker_account_id), str(o.execution_id), o.sequence))
     accounts = BrokerAccount.objects.in_bulk({o.broker_account_id for o in orders})
     instruments = Instrument.objects.in_bulk({o.instrument_id for o in orders})
     by_account: dict = {}
