@@ -21,6 +21,29 @@ def _binding_cursor(connection):
     return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
 
 
+# Fields whose Python value is already what psycopg sends (str, int, bool, UUID, or the key a ForeignKey holds).
+# Every other field (decimals, dates, JSON…) goes through get_db_prep_save, as bulk_create would.
+AS_IS = {
+    "CharField", "TextField", "SlugField", "EmailField", "BooleanField", "UUIDField", "ForeignKey", "OneToOneField",
+    "IntegerField", "BigIntegerField", "SmallIntegerField", "PositiveIntegerField", "PositiveBigIntegerField",
+    "PositiveSmallIntegerField",
+}  # fmt: skip
+
+
+def _column(field, objs: list, connection, *, add: bool) -> list:
+    """One column's values, prepared for the database. auto_now (and auto_now_add on insert) stamps the whole
+    batch with one instant, set on the objects as save() would."""
+    if getattr(field, "auto_now", False) or (add and getattr(field, "auto_now_add", False)):
+        now = field.pre_save(objs[0], add)
+        for obj in objs:
+            setattr(obj, field.attname, now)
+        return [field.get_db_prep_save(now, connection)] * len(objs)
+    attname = field.attname
+    if field.get_internal_type() in AS_IS:
+        return [getattr(obj, attname) for obj in objs]
+    return [field.get_db_prep_save(getattr(obj, attname), connection) for obj in objs]
+
+
 def _postgresql(model):
     alias = router.db_for_write(model)
     connection = connections[alias]
@@ -44,7 +67,7 @@ def bulk_insert(objs: list, *, ignore_conflicts: bool = False) -> int | None:
         return None if ignore_conflicts else len(objs)
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not (f.primary_key and f.get_internal_type().endswith("AutoField"))]
-    arrays = [[field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objs] for field in fields]
+    arrays = [_column(field, objs, connection, add=True) for field in fields]
     quote = connection.ops.quote_name
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ("
@@ -80,13 +103,7 @@ def bulk_update(objs: list, fields: list[str]) -> int:
     meta = model._meta
     pk = meta.pk
     columns = [meta.get_field(name) for name in fields]
-    for field in columns:
-        if getattr(field, "auto_now", False):
-            now = field.pre_save(objs[0], add=False)  # what save() would write, once for the batch
-            for obj in objs:
-                setattr(obj, field.attname, now)
-    arrays = [[pk.get_db_prep_value(obj.pk, connection) for obj in objs]]
-    arrays += [[field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in objs] for field in columns]
+    arrays = [_column(pk, objs, connection, add=False)] + [_column(f, objs, connection, add=False) for f in columns]
     names = [pk.column] + [field.column for field in columns]
     types = [pk.db_type(connection)] + [field.db_type(connection) for field in columns]
     quote = connection.ops.quote_name

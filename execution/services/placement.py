@@ -67,7 +67,10 @@ def executions_claim(execution_ids, *, now: dt.datetime) -> list[Execution]:
     scheduled = Execution.objects.filter(pk__in=ids, status=Execution.Status.SCHEDULED)
     late = Q(trigger=Execution.Trigger.SCHEDULED, due_at__lt=now - budget)
     scheduled.filter(late).update(
-        status=Execution.Status.MISSED, completed_at=now, error="claimed after the lateness budget", claim_token=token
+        status=Execution.Status.MISSED,
+        completed_at=now,
+        error="claimed after the lateness budget",
+        claim_token=token,
     )
     scheduled.exclude(late).update(
         status=Execution.Status.IN_PROGRESS, started_at=now, lease_expires_at=lease, attempts=1, claim_token=token
@@ -448,8 +451,9 @@ def executions_finish(
     alerts = []
     for execution in executions:
         alerts += _finish(execution, plans.get(execution.pk), orders.get(execution.pk, []), started)
-    bulk_update(executions, FINISH_FIELDS)
-    Alert.objects.bulk_create(alerts)
+    with transaction.atomic():
+        bulk_update(executions, FINISH_FIELDS)
+        Alert.objects.bulk_create(alerts)
     return executions
 
 
@@ -458,11 +462,12 @@ def _write_intents(planned: list[tuple[Execution, Plan]]) -> list[Order] | None:
     repeat a no-op. The planned per-leg results are stored with them, so a trader sees the plan at once.
     Returns the orders when every one of them is the stored row (none was there before), else None."""
     orders = [o for _, plan in planned for o in plan.orders]
-    inserted = bulk_insert(orders, ignore_conflicts=True)
     for execution, plan in planned:
         execution.total_legs = len({leg.leg_no for account in plan.accounts for leg in account.legs})
         execution.execution_results = {"broker_executions": _broker_results(execution, plan, plan.orders)}
-    bulk_update([e for e, _ in planned], ["total_legs", "execution_results"])
+    with transaction.atomic():  # the intents and the planned results commit together
+        inserted = bulk_insert(orders, ignore_conflicts=True)
+        bulk_update([e for e, _ in planned], ["total_legs", "execution_results"])
     return orders if inserted == len(orders) else None
 
 
