@@ -130,7 +130,8 @@ class Order(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     execution = models.ForeignKey(Execution, on_delete=models.PROTECT, related_name="orders")
-    strategy = models.ForeignKey("strategies.Strategy", on_delete=models.PROTECT, related_name="orders")
+    # Indexed by the (strategy, broker_account, created_at) index below, which also serves lookups by strategy.
+    strategy = models.ForeignKey("strategies.Strategy", on_delete=models.PROTECT, related_name="orders", db_index=False)
     broker_account = models.ForeignKey("brokers.BrokerAccount", on_delete=models.PROTECT, related_name="orders")
     leg = models.ForeignKey("strategies.Leg", on_delete=models.SET_NULL, null=True, blank=True, related_name="orders")
     leg_no = models.PositiveSmallIntegerField()
@@ -155,6 +156,7 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["created_at", "tag"]
+        indexes = [models.Index(fields=["strategy", "broker_account", "created_at"], name="order_strategy_account_day")]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="order_quantity_positive"),
             models.CheckConstraint(condition=Q(filled_quantity__lte=models.F("quantity")), name="order_fill_le_qty"),

@@ -92,3 +92,22 @@ def test_bulk_update_writes_every_field_named_and_no_other():
     assert stored["ENTRY"].execution_results == {"broker_executions": [{"a": "x'y\"z"}]}
     assert stored["EXIT"].completed_at == due + dt.timedelta(seconds=1) and stored["ENTRY"].completed_at is None
     assert {e.error for e in stored.values()} == {"before"}
+
+
+def test_rows_for_keys_finds_exactly_the_keyed_rows_in_key_order(account, instrument):
+    from config.db import rows_for_keys
+
+    other = BrokerAccountFactory(owner=account.owner, client_id="OTHER2")
+    bulk_insert([paper(account, instrument, n) for n in range(1, 5)] + [paper(other, instrument, 1, prefix="Q")])
+    keys = [(account.pk, "TAG3"), (other.pk, "TAG1"), (account.pk, "TAG9"), (account.pk, "TAG1")]
+    found = rows_for_keys(PaperOrder, ["account_id", "tag"], keys)
+    assert [(o.account_id, o.tag, o.broker_order_id) for o in found] == [
+        (account.pk, "TAG3", "P3"),
+        (other.pk, "TAG1", "Q1"),
+        (account.pk, "TAG1", "P1"),
+    ]
+    cutoff = PaperOrder.objects.get(broker_order_id="P3").created_at
+    PaperOrder.objects.filter(broker_order_id="P1").update(created_at=cutoff - dt.timedelta(days=1))
+    recent = rows_for_keys(PaperOrder, ["account_id", "tag"], keys, since=("created_at", cutoff), lock=True)
+    assert [o.broker_order_id for o in recent] == ["P3", "Q1"]
+    assert rows_for_keys(PaperOrder, ["account_id", "tag"], []) == []

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from config.db import bulk_insert
+from config.db import bulk_insert, rows_for_keys
 
 from ..models import Instrument, PaperFault, PaperOrder
 from ..quotes import quote_for_fill
@@ -150,11 +150,8 @@ class PaperBroker:
         if self._has_faults():
             return place_each(self, requests)
         instruments = Instrument.objects.select_related("quote").in_bulk({r.instrument_id for r in requests})
-        taken = set(
-            PaperOrder.objects.filter(account=self.account, tag__in=[r.tag for r in requests]).values_list(
-                "tag", flat=True
-            )
-        )
+        keys = sorted({(self.account.pk, r.tag) for r in requests}, key=str)
+        taken = {order.tag for order in rows_for_keys(PaperOrder, ["account_id", "tag"], keys)}
         answers: list = []
         new = []
         for request in requests:

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from config.db import bulk_insert, bulk_update
+from config.db import bulk_insert, bulk_update, rows_for_keys
 
 from ..calendar import EXCHANGE_TZ
 from ..models import Fill, Order, Position
@@ -45,15 +45,11 @@ def fills_record(fills: list[tuple]) -> int:
     bulk_insert(  # ON CONFLICT DO NOTHING: the book row exists before it is locked
         [Position(strategy_id=s, broker_account_id=a, instrument_id=i) for s, a, i in keys], ignore_conflicts=True
     )
-    candidates = Position.objects.select_for_update().filter(
-        strategy_id__in={k[0] for k in keys},
-        broker_account_id__in={k[1] for k in keys},
-        instrument_id__in={k[2] for k in keys},
-    )
     positions = {
         (p.strategy_id, p.broker_account_id, p.instrument_id): p
-        for p in candidates.order_by("pk")
-        if (p.strategy_id, p.broker_account_id, p.instrument_id) in keys
+        for p in rows_for_keys(
+            Position, ["strategy_id", "broker_account_id", "instrument_id"], sorted(keys, key=str), lock=True
+        )
     }
     seen = set(Fill.objects.filter(order_id__in={o.pk for o, *_ in fills}).values_list("order_id", "broker_fill_id"))
     new, changed = [], {}

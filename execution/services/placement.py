@@ -26,7 +26,7 @@ from config.db import bulk_insert, bulk_update
 
 from ..models import Alert, Execution, Order
 from . import books
-from .plan import Plan, plan_entries, plan_exit
+from .plan import Plan, plan_entries, plan_exits
 
 log = logging.getLogger(__name__)
 
@@ -473,11 +473,8 @@ def _write_intents(planned: list[tuple[Execution, Plan]]) -> list[Order] | None:
 
 def _plans(executions: list[Execution], now: dt.datetime) -> dict:
     entries = [e for e in executions if e.execution_type == Execution.Type.ENTRY]
-    plans = plan_entries(entries, now) if entries else {}
-    for execution in executions:
-        if execution.execution_type != Execution.Type.ENTRY:
-            plans[execution.pk] = plan_exit(execution, now)
-    return plans
+    exits = [e for e in executions if e.execution_type != Execution.Type.ENTRY]
+    return {**(plan_entries(entries, now) if entries else {}), **(plan_exits(exits, now) if exits else {})}
 
 
 def executions_run(execution_ids, *, now: dt.datetime | None = None) -> list[Execution]:

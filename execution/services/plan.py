@@ -9,7 +9,7 @@ import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Prefetch, Sum
+from django.db.models import Prefetch
 
 from allocations.lots import LotsError
 from allocations.models import Allocation, LegOverride
@@ -18,6 +18,7 @@ from brokers.adapters.base import adapter_for
 from brokers.margin import LegQuantity, estimate_margin
 from brokers.models import BrokerAccount, Instrument
 from brokers.quotes import QuoteView, is_stale, simulated_quote, view
+from config.db import rows_for_keys
 from strategies.models import Leg
 
 from ..calendar import EXCHANGE_TZ
@@ -227,28 +228,17 @@ def limit_for(contract: Contract, side: str, slippage: Decimal, *, leg_no: int) 
 
 
 def _account_days(pairs: set[tuple], now) -> dict:
-    """Today's order count and realized P&L per (strategy, account): two grouped queries for the whole batch."""
+    """Today's order count and realized P&L per (strategy, account): two keyed lookups for the whole batch."""
     start = _local_day_start(now)
-    strategy_ids = {s for s, _ in pairs}
-    account_ids = {a for _, a in pairs}
-    orders = {
-        (s, a): n
-        for s, a, n in Order.objects.filter(
-            strategy_id__in=strategy_ids, broker_account_id__in=account_ids, created_at__gte=start
-        )
-        .values("strategy_id", "broker_account_id")
-        .annotate(n=Count("id"))
-        .values_list("strategy_id", "broker_account_id", "n")
-    }
-    pnl = {
-        (s, a): total
-        for s, a, total in Position.objects.filter(
-            strategy_id__in=strategy_ids, broker_account_id__in=account_ids, updated_at__gte=start
-        )
-        .values("strategy_id", "broker_account_id")
-        .annotate(total=Sum("realized_pnl"))
-        .values_list("strategy_id", "broker_account_id", "total")
-    }
+    keys = sorted(pairs, key=str)
+    orders: dict = {}
+    for order in rows_for_keys(Order, ["strategy_id", "broker_account_id"], keys, since=("created_at", start)):
+        pair = (order.strategy_id, order.broker_account_id)
+        orders[pair] = orders.get(pair, 0) + 1
+    pnl: dict = {}
+    for position in rows_for_keys(Position, ["strategy_id", "broker_account_id"], keys, since=("updated_at", start)):
+        pair = (position.strategy_id, position.broker_account_id)
+        pnl[pair] = pnl.get(pair, Decimal(0)) + position.realized_pnl
     return {pair: risk.AccountDay(orders.get(pair, 0), pnl.get(pair) or Decimal(0)) for pair in pairs}
 
 
@@ -411,30 +401,43 @@ def _plan_entry(execution: Execution, legs, allocations, chain, days, now) -> Pl
 
 
 def plan_exit(execution: Execution, now: dt.datetime) -> Plan:
-    """Close exactly the strategy's own open quantity, per account: shorts first (buy back), then longs."""
-    strategy = execution.strategy
-    scoped = Position.objects.filter(strategy=strategy)
-    if execution.scope.get("positions"):  # a monitor's exit closes only the positions that triggered it
-        scoped = scoped.filter(pk__in=execution.scope["positions"])
-    positions = list(
-        scoped.exclude(net_quantity=0)
+    return plan_exits([execution], now)[execution.pk]
+
+
+def plan_exits(executions: list[Execution], now: dt.datetime) -> dict:
+    """Plans for many exits at once, keyed by execution id, in three queries: the open positions, the leg
+    that opened each instrument (from the strategies' orders), and the legs."""
+    strategy_ids = {e.strategy_id for e in executions}
+    positions_of: dict = {}
+    for position in (
+        Position.objects.filter(strategy_id__in=strategy_ids)
+        .exclude(net_quantity=0)
         .select_related("broker_account", "instrument", "instrument__quote")
         .order_by("broker_account__client_id", "net_quantity", "instrument__tradingsymbol")
-    )
-    # The leg that opened each instrument, from the strategy's entry orders (one query).
-    leg_of = dict(
-        Order.objects.filter(strategy=strategy, leg__isnull=False)
+    ):
+        positions_of.setdefault(position.strategy_id, []).append(position)
+    leg_of = {
+        (strategy_id, instrument_id): leg_id
+        for strategy_id, instrument_id, leg_id in Order.objects.filter(strategy_id__in=strategy_ids, leg__isnull=False)
         .order_by("instrument_id", "created_at")
-        .values_list("instrument_id", "leg_id")
-    )
-    legs = {leg.pk: leg for leg in Leg.objects.filter(strategy=strategy)}
+        .values_list("strategy_id", "instrument_id", "leg_id")
+    }
+    legs = Leg.objects.filter(strategy_id__in=strategy_ids).in_bulk()
+    return {e.pk: _plan_exit(e, positions_of.get(e.strategy_id, []), leg_of, legs, now) for e in executions}
+
+
+def _plan_exit(execution: Execution, positions: list[Position], leg_of: dict, legs: dict, now) -> Plan:
+    """Close exactly the strategy's own open quantity, per account: shorts first (buy back), then longs."""
+    if execution.scope.get("positions"):  # a monitor's exit closes only the positions that triggered it
+        scope = {str(pk) for pk in execution.scope["positions"]}
+        positions = [p for p in positions if str(p.pk) in scope]
     plans: dict = {}
     for position in positions:  # net_quantity ascending: shorts (negative) come first within an account
         plan = plans.setdefault(
             position.broker_account_id, AccountPlan(account=position.broker_account, allocation=None)
         )
         instrument = position.instrument
-        leg = legs.get(leg_of.get(instrument.pk))
+        leg = legs.get(leg_of.get((execution.strategy_id, instrument.pk)))
         side = "BUY" if position.net_quantity < 0 else "SELL"
         contract = _contract(instrument, now, Decimal(0), feed_seen=True)
         result = LegResult(

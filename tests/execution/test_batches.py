@@ -14,6 +14,7 @@ from brokers.models import Instrument, PaperOrder
 from execution.models import Execution, Fill, Order, Position
 from execution.services.placement import execution_run, executions_run
 from execution.services.plan import plan_entries
+from strategies.models import Leg
 from tests.factories import BrokerAccountFactory, LegFactory, StrategyFactory, iron_condor
 
 from .conftest import MONDAY_0930, make_chain, new_execution
@@ -25,6 +26,11 @@ def condors(owner, n):
     """n seed 001 condors on the same two accounts, ZERODHA123 at multiplier 1 and ANGELONE456 at 2."""
     accounts = [BrokerAccountFactory(owner=owner, client_id=c) for c in ("ZERODHA123", "ANGELONE456")]
     strategies = [iron_condor(owner=owner) for _ in range(n)]
+    offsets = {1: 2, 2: 10, 3: 2, 4: 10}  # shorts 2 strikes out of the money, hedges 10: four different contracts
+    for leg in Leg.objects.filter(strategy__in=strategies):
+        leg.entry_by = "ATM_OFFSET"
+        leg.strike_selection_config = {"method": "ATM_OFFSET", "atm_offset": offsets[leg.leg_no]}
+        leg.save()
     for strategy in strategies:
         for priority, account in enumerate(accounts, 1):
             Allocation.objects.create(
@@ -212,3 +218,27 @@ def test_the_paper_broker_refuses_a_repeated_tag_in_a_batch_call_and_places_the_
     ]
     assert "TAGA" in answers[1].message and answers[1].permanent
     assert sorted(PaperOrder.objects.values_list("tag", flat=True)) == ["TAGA", "TAGB", "TAGC"]
+
+
+def test_a_batch_of_exits_closes_each_strategys_own_book_in_the_same_queries_as_one(frozen, trader):
+    make_chain()
+    strategies = condors(trader, 5)
+    executions_run([new_execution(s).pk for s in strategies])
+    assert Position.objects.exclude(net_quantity=0).count() == 40
+
+    def queries(chosen):
+        exits = [new_execution(s, "EXIT") for s in chosen]
+        with CaptureQueriesContext(connection) as ctx:
+            done = executions_run([e.pk for e in exits])
+        assert [e.status for e in done] == [Execution.Status.COMPLETED] * len(chosen)
+        return len(ctx.captured_queries)
+
+    assert queries(strategies[:1]) == queries(strategies[1:])
+    assert Position.objects.exclude(net_quantity=0).count() == 0
+    for strategy in strategies:  # each exit sold or bought back exactly what its own entry opened
+        entry, exit_ = (
+            sorted(Order.objects.filter(execution__strategy=strategy, execution__execution_type=kind).values_list(
+                "broker_account__client_id", "instrument_id", "quantity"))
+            for kind in ("ENTRY", "EXIT")
+        )  # fmt: skip
+        assert entry == exit_
