@@ -257,7 +257,24 @@ def _place_account_in_thread(*args) -> None:
     try:
         _place_account(*args)
     finally:
-        connection.close()  # each placement thread has its own connection
+        # Each placement thread has its own connection, kept for the next batch within CONN_MAX_AGE (a new
+        # PostgreSQL connection costs a backend start and cold caches) and closed when obsolete or broken.
+        connection.close_if_unusable_or_obsolete()
+
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _account_pool() -> ThreadPoolExecutor:
+    """The process's placement threads, shared by the batches it runs (started on first use, after a fork)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(
+                max_workers=getattr(settings, "EXECUTION_ACCOUNT_THREADS", 8), thread_name_prefix="place"
+            )
+        return _pool
 
 
 def _broker_results(execution: Execution, plan: Plan | None, orders: list[Order]) -> list[dict]:
@@ -513,11 +530,10 @@ def executions_run(execution_ids, *, now: dt.datetime | None = None) -> list[Exe
     products = {e.pk: e.strategy.product for e in running}
     leases = Leases([e.pk for e in running])
     jobs = [(accounts[account_id], orders_by, products, leases) for account_id, orders_by in by_account.items()]
-    workers = min(len(jobs), getattr(settings, "EXECUTION_ACCOUNT_THREADS", 8))
     errors: dict = {}
-    if workers > 1 and getattr(settings, "EXECUTION_PARALLEL_ACCOUNTS", True):
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="place") as pool:
-            futures = {job[0].pk: pool.submit(_place_account_in_thread, *job) for job in jobs}
+    if len(jobs) > 1 and getattr(settings, "EXECUTION_PARALLEL_ACCOUNTS", True):
+        pool = _account_pool()
+        futures = {job[0].pk: pool.submit(_place_account_in_thread, *job) for job in jobs}
         errors = {account_id: f.exception() for account_id, f in futures.items() if f.exception() is not None}
     else:
         for job in jobs:

@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/opl_dispatch_bench")
 os.environ["CELERY_BROKER_URL"] = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("CONN_MAX_AGE", "60")  # persistent connections, as in production settings
 os.environ.setdefault("QUOTE_STALE_SECONDS", "3600")  # the stand-in quotes must outlive the run
 os.environ.setdefault("EXECUTION_LATENESS_BUDGET_SECONDS", "600")  # measure lateness, don't turn it into MISSED
 
