@@ -8,7 +8,7 @@ from django.utils import timezone
 from config.db import bulk_insert, bulk_update, rows_for_keys
 
 from ..calendar import EXCHANGE_TZ
-from ..models import Fill, Order, Position
+from ..models import Fill, Position
 
 
 def apply_fill(position: Position, *, side: str, quantity: int, price: Decimal) -> Decimal:
@@ -85,8 +85,3 @@ def fills_record(fills: list[tuple]) -> int:
         ["net_quantity", "average_price", "realized_pnl", "day", "day_realized_pnl", "updated_at"],
     )
     return len(new)
-
-
-def fill_record(*, order: Order, fill_id: str, quantity: int, price: Decimal, at) -> bool:
-    """Record one fill of `order` exactly once; True when it was new. See fills_record."""
-    return fills_record([(order, fill_id, quantity, price, at)]) == 1

@@ -92,11 +92,6 @@ def executions_claim(execution_ids, *, now: dt.datetime) -> list[Execution]:
     return [e for e in mine if e.status == Execution.Status.IN_PROGRESS]
 
 
-def execution_claim(execution_id, *, now: dt.datetime) -> Execution | None:
-    claimed = executions_claim([execution_id], now=now)
-    return claimed[0] if claimed else None
-
-
 class Leases:
     """Keeps a batch's leases: extended at most every third of their length, enough to keep them without a
     write per order. Shared by the account threads of one batch."""

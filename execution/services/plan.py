@@ -400,10 +400,6 @@ def _plan_entry(execution: Execution, legs, allocations, chain, days, now) -> Pl
     return Plan(plans)
 
 
-def plan_exit(execution: Execution, now: dt.datetime) -> Plan:
-    return plan_exits([execution], now)[execution.pk]
-
-
 def plan_exits(executions: list[Execution], now: dt.datetime) -> dict:
     """Plans for many exits at once, keyed by execution id, in three queries: the open positions, the leg
     that opened each instrument (from the strategies' orders), and the legs."""
