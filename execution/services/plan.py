@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -25,6 +26,8 @@ from ..calendar import EXCHANGE_TZ
 from ..models import Execution, Order, Position
 from . import contracts, risk
 from .contracts import Contract, ContractError
+
+log = logging.getLogger(__name__)
 
 
 def order_tag(execution_id, account_id, key: str, slice_no: int) -> str:
@@ -288,7 +291,8 @@ def plan_entries(executions: list[Execution], now: dt.datetime) -> dict:
         {(s, a.broker_account_id) for s, allocations in allocations_of.items() for a in allocations}, now
     )
     return {
-        execution.pk: _plan_entry(
+        execution.pk: _isolated(
+            _plan_entry,
             execution,
             legs_of.get(execution.strategy_id, []),
             allocations_of.get(execution.strategy_id, []),
@@ -419,7 +423,17 @@ def plan_exits(executions: list[Execution], now: dt.datetime) -> dict:
         .values_list("strategy_id", "instrument_id", "leg_id")
     }
     legs = Leg.objects.filter(strategy_id__in=strategy_ids).in_bulk()
-    return {e.pk: _plan_exit(e, positions_of.get(e.strategy_id, []), leg_of, legs, now) for e in executions}
+    return {e.pk: _isolated(_plan_exit, e, positions_of.get(e.strategy_id, []), leg_of, legs, now) for e in executions}
+
+
+def _isolated(plan, execution: Execution, *args) -> Plan:
+    """One execution's plan; an unexpected error in it refuses that execution alone (FAILED, with an alert
+    naming the error) instead of failing every execution of its batch."""
+    try:
+        return plan(execution, *args)
+    except Exception as exc:  # a bug: logged in full, the rest of the batch goes on
+        log.exception("planning execution %s failed", execution.pk)
+        return Plan([], error=f"planning failed unexpectedly ({type(exc).__name__}: {exc}); nothing was placed")
 
 
 def _plan_exit(execution: Execution, positions: list[Position], leg_of: dict, legs: dict, now) -> Plan:

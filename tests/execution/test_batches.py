@@ -242,3 +242,24 @@ def test_a_batch_of_exits_closes_each_strategys_own_book_in_the_same_queries_as_
             for kind in ("ENTRY", "EXIT")
         )  # fmt: skip
         assert entry == exit_
+
+
+def test_a_bug_in_one_plan_fails_that_execution_alone_and_the_batch_goes_on(frozen, trader, monkeypatch):
+    from execution.models import Alert
+    from execution.services import plan
+
+    make_chain()
+    good, bad = condors(trader, 2)
+    real = plan._plan_entry
+
+    def buggy(execution, *args):
+        if execution.strategy_id == bad.pk:
+            raise ZeroDivisionError("division by zero")
+        return real(execution, *args)
+
+    monkeypatch.setattr(plan, "_plan_entry", buggy)
+    done = {e.strategy_id: e for e in executions_run([new_execution(good).pk, new_execution(bad).pk])}
+    assert done[good.pk].status == Execution.Status.COMPLETED
+    assert done[bad.pk].status == Execution.Status.FAILED
+    assert "ZeroDivisionError" in done[bad.pk].error and Order.objects.filter(strategy=bad).count() == 0
+    assert Alert.objects.filter(strategy=bad, kind=Alert.Kind.FAILED).exists()
