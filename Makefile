@@ -7,14 +7,20 @@ PIP := $(VENV)/bin/pip
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/options_platform
 PYTEST_ARGS ?=
 
-.PHONY: run test install browser lint bench clean
+.PHONY: run test install install-run browser lint bench clean
+
+# `make run` needs only what running needs (requirements.txt); `make test` adds the dev set on top.
+$(VENV)/.installed-run: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -r requirements-dev.txt
-	touch $@
+	$(PIP) install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@ $(VENV)/.installed-run
 
+install-run: $(VENV)/.installed-run
 install: $(VENV)/.installed
 
 ## Debian's chromium drives the browser tests (Playwright's own browser download is not used)
@@ -22,7 +28,7 @@ browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 ## make run: the embedded default (SQLite, paper broker, demo data, web + worker + beat) on http://127.0.0.1:8000
-run: install
+run: install-run
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_calendar
 	$(PY) manage.py load_instruments
