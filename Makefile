@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/options_platform
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-run browser lint bench clean
+.PHONY: run test test-shifted install install-run browser lint bench clean
 
 # `make run` needs only what running needs (requirements.txt); `make test` adds the dev set on top.
 $(VENV)/.installed-run: requirements.txt
@@ -36,13 +36,21 @@ run: install-run
 	$(PY) manage.py demo
 	$(PY) manage.py run_platform
 
-## make test: lint, migrations check, system check, then the whole suite on PostgreSQL
+## make test: lint, migrations check, system check, then the whole suite on PostgreSQL; prints its duration.
+## Another date: `make test PYTEST_ARGS=--clock=2027-02-16` (or TEST_CLOCK=2027-02-16 make test).
 test: install browser
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
-	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
-	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py check
-	DATABASE_URL=$(TEST_DATABASE_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
+	@start=$$(date +%s); status=0; \
+	{ $(VENV)/bin/ruff check . && \
+	  $(VENV)/bin/ruff format --check . && \
+	  DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run && \
+	  DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py check && \
+	  DATABASE_URL=$(TEST_DATABASE_URL) $(VENV)/bin/pytest $(PYTEST_ARGS); } || status=$$?; \
+	echo "make test: $$(( $$(date +%s) - start )) s (exit $$status)"; exit $$status
+
+## the engine's tests once more with the clock shifted (CI runs this after make test)
+CLOCK ?= 2027-02-16
+test-shifted: install
+	DATABASE_URL=$(TEST_DATABASE_URL) $(VENV)/bin/pytest --clock=$(CLOCK) -p no:cacheprovider tests/execution tests/brokers tests/allocations
 
 bench: install
 	$(PY) tests/benchmarks/api_latency.py

@@ -1,5 +1,8 @@
 """`make run` boots the embedded default: web, worker and beat answer, a manual entry is traded by the
-worker through the file-backed queue, and one SIGINT stops every process."""
+worker through the file-backed queue, and one SIGINT stops every process.
+
+BOOT_SECONDS is three times what `make run` took to answer from a cold venv on a 2-core CI machine (see
+the README), so a busy machine still fits; on failure the test prints the last 40 lines of the platform log."""
 
 import json
 import os
@@ -15,6 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
+BOOT_SECONDS = int(os.environ.get("BOOT_TEST_SECONDS", "300"))
 
 
 def free_port():
@@ -23,7 +27,12 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def wait_for(url, timeout=90):
+def log_tail(log: Path, lines: int = 40) -> str:
+    text = log.read_text(errors="replace").splitlines()[-lines:]
+    return f"--- last {lines} lines of {log} ---\n" + "\n".join(text)
+
+
+def wait_for(url, timeout):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -75,35 +84,42 @@ def platform(tmp_path):
 def test_make_run_serves_the_login_page_the_admin_and_trades_through_the_worker(platform):
     base, process, log = platform
     try:
-        assert wait_for(f"{base}/accounts/login/") == 200
-        jar = CookieJar()
-        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-        assert opener.open(f"{base}/admin/login/", timeout=10).status == 200
-        output = log.read_text()
-        assert f"{base}/" in output and "demo / demo-trader-2026" in output
-
-        _, tokens = api(base, "/api/v1/auth/token/", body={"username": "demo", "password": "demo-trader-2026"})
-        token = tokens["access"]
-        _, strategies = api(base, "/api/v1/options/strategies/", token=token)
-        strategy_id = strategies["results"][0]["strategy_id"]
-        status, execution = api(
-            base,
-            "/api/v1/options/executions/manual/",
-            token=token,
-            body={"strategy_id": strategy_id, "execution_type": "entry", "force": True},
-        )
-        assert status == 202
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            _, detail = api(base, f"/api/v1/options/executions/{execution['execution_id']}/", token=token)
-            if detail["status"] not in ("SCHEDULED", "IN_PROGRESS"):
-                break
-            time.sleep(0.5)
-        assert detail["status"] == "COMPLETED", (detail, log.read_text()[-3000:])
-        assert detail["total_lots"] == 18
+        boots_and_trades(base, log)
+    except (AssertionError, OSError) as error:
+        raise AssertionError(f"{error}\n{log_tail(log)}") from error
     finally:
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         process.wait(timeout=30)
-    assert "Platform stopped." in log.read_text()
+    assert "Platform stopped." in log.read_text(), log_tail(log)
     with pytest.raises(OSError):
         urllib.request.urlopen(f"{base}/accounts/login/", timeout=2)
+
+
+def boots_and_trades(base, log):
+    """The login page and the admin answer, the demo login is printed, and a manual entry trades 18 lots."""
+    assert wait_for(f"{base}/accounts/login/", timeout=BOOT_SECONDS) == 200
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    assert opener.open(f"{base}/admin/login/", timeout=10).status == 200
+    output = log.read_text()
+    assert f"{base}/" in output and "demo / demo-trader-2026" in output
+
+    _, tokens = api(base, "/api/v1/auth/token/", body={"username": "demo", "password": "demo-trader-2026"})
+    token = tokens["access"]
+    _, strategies = api(base, "/api/v1/options/strategies/", token=token)
+    strategy_id = strategies["results"][0]["strategy_id"]
+    status, execution = api(
+        base,
+        "/api/v1/options/executions/manual/",
+        token=token,
+        body={"strategy_id": strategy_id, "execution_type": "entry", "force": True},
+    )
+    assert status == 202
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        _, detail = api(base, f"/api/v1/options/executions/{execution['execution_id']}/", token=token)
+        if detail["status"] not in ("SCHEDULED", "IN_PROGRESS"):
+            break
+        time.sleep(0.5)
+    assert detail["status"] == "COMPLETED", detail
+    assert detail["total_lots"] == 18

@@ -208,24 +208,25 @@ def test_kill_switch_api_for_the_account_and_for_the_user(frozen, condor, trader
 def test_the_feed_checks_stop_losses_on_every_cycle(trader):
     """run_feed writes fresh prices and then checks stop-losses, so a stop fires within a second, not a minute."""
     from django.core.management import call_command
-    from django.utils import timezone
 
     from tests.factories import BrokerAccountFactory
 
-    make_chain(now=timezone.now())
-    strategy = StrategyFactory(owner=trader)
-    leg = LegFactory(strategy=strategy, leg_no=1, transaction_type="SELL", leg_type="PUT", stop_loss=1)
-    account = BrokerAccountFactory(owner=trader)
-    put = Instrument.objects.get(tradingsymbol="NIFTY26120125900PE")
-    entry = new_execution(strategy, due_at=timezone.now(), trigger="MANUAL")
-    Order.objects.create(execution=entry, strategy=strategy, broker_account=account, leg=leg, leg_no=1,
-                         instrument=put, side="SELL", lots=1, quantity=65, tag="OPSLFEED1", status="FILLED")  # fmt: skip
-    # sold at 0.05: any fresh price is more than 1 point against the short
-    Position.objects.create(
-        strategy=strategy, broker_account=account, instrument=put, net_quantity=-65, average_price="0.05"
-    )
+    # The feed loop sleeps between cycles, so the pinned clock ticks; the chain's expiries come after it.
+    with time_machine.travel(MONDAY_0930, tick=True):
+        make_chain(now=MONDAY_0930)
+        strategy = StrategyFactory(owner=trader)
+        leg = LegFactory(strategy=strategy, leg_no=1, transaction_type="SELL", leg_type="PUT", stop_loss=1)
+        account = BrokerAccountFactory(owner=trader)
+        put = Instrument.objects.get(tradingsymbol="NIFTY26120125900PE")
+        entry = new_execution(strategy, due_at=MONDAY_0930, trigger="MANUAL")
+        Order.objects.create(execution=entry, strategy=strategy, broker_account=account, leg=leg, leg_no=1,
+                             instrument=put, side="SELL", lots=1, quantity=65, tag="OPSLFEED1", status="FILLED")  # fmt: skip
+        # sold at 0.05: any fresh price is more than 1 point against the short
+        Position.objects.create(
+            strategy=strategy, broker_account=account, instrument=put, net_quantity=-65, average_price="0.05"
+        )
 
-    call_command("run_feed", cycles=1, interval=0.05, seed=7)
+        call_command("run_feed", cycles=1, interval=0.05, seed=7)
 
     exit_ = Execution.objects.get(trigger="MONITOR")
     assert exit_.scope["positions"] == [Position.objects.get(strategy=strategy).pk]
