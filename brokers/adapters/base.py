@@ -57,6 +57,9 @@ class OrderResult:
     average_price: Decimal | None = None
     message: str = ""
     fills: list[FillReport] = field(default_factory=list)
+    tag: str = ""  # the platform's tag, echoed by the broker (orders_status rows carry it)
+    quantity: int = 0  # the order's total quantity as the broker holds it (after a modify)
+    limit_price: Decimal | None = None  # the working limit price as the broker holds it
 
 
 class Broker(Protocol):
@@ -84,6 +87,29 @@ class Broker(Protocol):
 
     def open_positions(self) -> dict[int, int]:
         """Net quantity per instrument id as the broker sees the account (duplicate-order check)."""
+        ...
+
+    def orders_status(self) -> list[OrderResult]:
+        """Every order of the account placed today, in one call, each with its tag, status, cumulative filled
+        quantity, average price and the fills (each with the broker's fill/trade id) the broker reports. Used by
+        order sync (at least every second while any order works) and by reconciliation."""
+        ...
+
+    def cancel_order(self, broker_order_id: str) -> OrderResult:
+        """Cancel a working order. The answer is the order's state after the request (a fill that beat the
+        cancel shows as FILLED/PARTIAL). Raises BrokerError when refused, BrokerTimeout when unknown."""
+        ...
+
+    def modify_order(
+        self,
+        broker_order_id: str,
+        *,
+        order_type: str | None = None,
+        limit_price: Decimal | None = None,
+        quantity: int | None = None,
+    ) -> OrderResult:
+        """Change a working order (the chase: a new limit at the touch, or MARKET with market protection).
+        Unset arguments stay as they are. Raises BrokerError when refused, BrokerTimeout when unknown."""
         ...
 
 
