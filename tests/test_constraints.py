@@ -14,7 +14,8 @@ from django.utils import timezone
 from allocations.models import Allocation, LegOverride
 from baskets.models import Basket
 from brokers.models import BrokerAccount, Instrument, PaperOrder, Quote
-from execution.models import Execution, Fill, Holiday, Order, Position, TradingSession
+from execution.models import Execution, Fill, Order, Position
+from market.models import Holiday, TradingSession
 from strategies.models import Leg, Strategy
 from tests.factories import (
     AllocationFactory,
