@@ -254,7 +254,7 @@ def test_a_leg_override_cannot_have_zero_lots():
     refused(lambda: LegOverride.objects.filter(pk=override.pk).update(lots=0))
 
 
-# execution calendar
+# market calendar
 
 
 def test_an_exchange_has_at_most_one_holiday_row_per_date():
