@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from celery import current_app, shared_task
 from django.utils import timezone
 
-from .services import monitors, placement, schedule, sync
+from .services import monitors, placement, reconciliation, schedule, sync
 
 
 def _send(execution_id, due_at):
@@ -28,7 +28,7 @@ def tick():
     with sender() as send:
         schedule.executions_enqueue(now=now, send=send)
     sync.orders_sync_all()
-    placement.orders_reconcile(now=now)
+    reconciliation.orders_reconcile(now=now)
     monitors.run_all(now=now, send=_send)
 
 

@@ -176,3 +176,27 @@ def test_orders_of_an_earlier_day_are_not_reported(frozen, condor):
     with time_machine.travel(MONDAY_0930 + dt.timedelta(days=1), tick=False):
         assert adapter_for(account).orders_status() == []
     assert PaperOrder.objects.count() == 1
+
+
+def test_the_execution_page_shows_each_orders_timeline(resting, client, trader):
+    order = Order.objects.filter(execution=resting, status="OPEN").first()
+    cross(order.instrument, side=order.side, price=order.limit_price)
+    orders_sync_all()
+    assert list(order.events.values_list("from_status", "to_status", "source")) == [
+        ("PENDING", "SENT", "placement"),
+        ("SENT", "OPEN", "placement"),
+        ("OPEN", "FILLED", "poll"),
+    ]
+    client.force_login(trader)
+    page = client.get(f"/executions/{resting.pk}/").content.decode()
+    assert f'aria-label="Timeline of {order.tag}"' in page
+    timeline = page.split(f'aria-label="Timeline of {order.tag}"')[1].split("</ol>")[0]
+    assert "PENDING → <strong>SENT</strong>" in timeline and "(placement)" in timeline
+    assert "OPEN → <strong>FILLED</strong>" in timeline and "(poll)" in timeline
+
+
+def test_another_users_execution_page_is_404(resting, client):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(username="someone-else"))
+    assert client.get(f"/executions/{resting.pk}/").status_code == 404

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('brokers', '0004_quote_updated_at_no_index'),
-        ('execution', '0006_order_strategy_account_day_index'),
+        ('execution', '0007_calendar_moves_to_market'),
         ('strategies', '0001_initial'),
     ]
 
