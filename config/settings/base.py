@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_htmx",
     "axes",
+    "market",
     "brokers",
     "baskets",
     "strategies",
