@@ -6,8 +6,8 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from execution.calendar import EXCHANGE_TZ
 from execution.models import Fill
+from market.calendar import EXCHANGE_TZ
 
 from . import metrics
 from .marks import TradeFill, closed_trades

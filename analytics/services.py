@@ -14,10 +14,10 @@ from django.db.models import Q
 
 from baskets.models import Basket
 from brokers.models import Quote
-from execution import calendar
 from execution.models import Fill, Position
-from execution.selectors import holidays_between, sessions_between
 from execution.services.schedule import exchange_for
+from market import calendar
+from market.selectors import holidays_between, sessions_between
 from strategies.models import Strategy
 
 from . import marks as marks_module
