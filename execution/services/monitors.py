@@ -249,8 +249,8 @@ def reconciliation_report(account: BrokerAccount) -> dict:
     first (one status call), so a late fill is booked, not reported; nothing is placed to fix a difference."""
     from .sync import orders_sync
 
-    broker = adapter_for(account)
     try:
+        broker = adapter_for(account)
         reports = broker.orders_status()
         orders_sync(account=account, results=reports, source="reconcile")
         at_broker = broker.open_positions()
