@@ -23,6 +23,7 @@ from config.db import bulk_insert, bulk_update
 
 from ..models import Execution, Order
 from .claims import Leases, executions_claim, orders_claim
+from .lifecycle import strategy_orders_cancel
 from .orders import events_record, transition
 from .plan import Plan, plan_entries, plan_exits
 from .reconciliation import order_reconcile
@@ -31,7 +32,7 @@ from .results import answers_record, broker_results, executions_finish
 log = logging.getLogger(__name__)
 
 
-def _send_many(broker, orders: list[Order], products: dict) -> None:
+def orders_send(broker, orders: list[Order], products: dict) -> None:
     """Send orders whose intents are stored, in one call to the broker. A timeout leaves the order UNKNOWN
     for reconciliation; a refusal marks it REJECTED; nothing is retried."""
     mine = orders_claim(orders)
@@ -69,9 +70,10 @@ def _send_many(broker, orders: list[Order], products: dict) -> None:
 
 
 def _place_account(account: BrokerAccount, by_execution: dict, products: dict, leases: Leases) -> None:
-    """Place one account's orders of every execution in the batch. Within an execution the first group (BUYs
-    on entry, shorts bought back on exit) goes first; the second goes only when every order of the first
-    group filled: a short is never left without its hedge."""
+    """Place one account's orders of every execution in the batch. First every order that waits for nothing
+    (BUYs, and SELLs with no BUY of their option type in the execution); then each SELL whose guards (the BUYs
+    of its option type: its hedge on entry, the shorts bought back on exit) have all filled. A SELL whose
+    guards are still working stays PENDING: the order lifecycle sends it when they fill, or unwinds."""
     try:
         broker = adapter_for(account)
         for orders in by_execution.values():  # a resumed attempt: settle what the dead one left in flight
@@ -88,33 +90,26 @@ def _place_account(account: BrokerAccount, by_execution: dict, products: dict, l
                                 detail = f"the broker has no order tagged {order.tag}: the send never reached it"
                                 events_record([transition(order, Order.Status.PENDING, source="reconcile",
                                                           detail=detail)])  # fmt: skip
-        first_side = {execution_id: orders[0].side for execution_id, orders in by_execution.items()}
-        _send_many(
-            broker,
-            [
-                o
-                for orders in by_execution.values()
-                for o in orders
-                if o.side == first_side[o.execution_id] and o.status == Order.Status.PENDING
-            ],
-            products,
-        )
-        leases.renew()
-        second, held_back = [], []
-        for execution_id, orders in by_execution.items():
-            hedged = all(o.status == Order.Status.FILLED for o in orders if o.side == first_side[execution_id])
+        guards = {}
+        for orders in by_execution.values():
+            buys: dict = {}
             for order in orders:
-                if order.side != first_side[execution_id] and order.status == Order.Status.PENDING:
-                    (second if hedged else held_back).append(order)
-        if held_back:
-            now, events = timezone.now(), []
-            for order in held_back:
-                order.error = "not sent: an order of the hedge group before it did not fill"
-                events.append(transition(order, Order.Status.CANCELLED, source="placement", at=now, detail=order.error))
-            with transaction.atomic():
-                bulk_update(held_back, ["status", "error", "updated_at"])
-                events_record(events)
-        _send_many(broker, second, products)
+                if order.side == "BUY":
+                    buys.setdefault((order.unwind, order.instrument.option_type), []).append(order)
+            for order in orders:
+                if order.side == "SELL":
+                    guards[order.pk] = buys.get((order.unwind, order.instrument.option_type), [])
+        pending = [o for orders in by_execution.values() for o in orders if o.status == Order.Status.PENDING]
+        orders_send(broker, [o for o in pending if not guards.get(o.pk)], products)
+        leases.renew()
+        second = [
+            o
+            for o in pending
+            if guards.get(o.pk)
+            and o.status == Order.Status.PENDING
+            and all(g.status == Order.Status.FILLED for g in guards[o.pk])
+        ]
+        orders_send(broker, second, products)
         leases.renew()
     except Exception:  # a bug or an unreachable broker: leave the orders as they are, reconcile later
         log.exception("placing orders of account %s failed", account.client_id)
@@ -180,6 +175,8 @@ def executions_run(execution_ids, *, now: dt.datetime | None = None) -> list[Exe
         .values_list("execution_id", flat=True)
         .distinct()
     )  # a resume keeps the intents already written and is not planned again
+    # An exit cancels first: the strategy's working orders elsewhere, so that it closes the actual book.
+    strategy_orders_cancel(executions=[e for e in executions if e.pk not in resumed], now=now)
     plans = _plans([e for e in executions if e.pk not in resumed], now)
     refused = [e for e in executions if e.pk in plans and plans[e.pk].error]
     written = _write_intents([(e, plans[e.pk]) for e in executions if e.pk in plans and not plans[e.pk].error])

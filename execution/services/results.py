@@ -129,8 +129,14 @@ FINISH_FIELDS = [
 ]
 
 
-def _finish(execution: Execution, plan: Plan | None, orders: list[Order], started: float) -> list[Alert]:
-    """Set the execution's final status and results from its orders; returns the alerts it raises."""
+def _finish(
+    execution: Execution, plan: Plan | None, orders: list[Order], started: float, open_lines: list[str]
+) -> list[Alert]:
+    """Set the execution's status and results from its orders; returns the alerts it raises. While any order
+    is not final the execution is WORKING (the order lifecycle settles it); an exit whose book is not flat is
+    PARTIAL with a critical alert naming what is still open (`open_lines`)."""
+    from .lifecycle import NOT_FINAL, finish_notes
+
     brokers = broker_results(execution, plan, orders)
     statuses = [o.status for o in orders]
     filled = statuses.count(Order.Status.FILLED)
@@ -140,8 +146,11 @@ def _finish(execution: Execution, plan: Plan | None, orders: list[Order], starte
     total = len(orders)
     account_statuses = {b["status"] for b in brokers}
     nothing_to_exit = total == 0 and execution.execution_type == Execution.Type.EXIT and not brokers
+    working = any(o.status in NOT_FINAL for o in orders)
     if plan is not None and plan.error:
         status = Execution.Status.FAILED
+    elif working:
+        status = Execution.Status.WORKING
     elif nothing_to_exit:
         status = Execution.Status.COMPLETED
     elif total and filled == total and account_statuses <= {"COMPLETED"}:
@@ -153,8 +162,9 @@ def _finish(execution: Execution, plan: Plan | None, orders: list[Order], starte
     premium = sum(
         ((o.average_price or 0) * o.filled_quantity * (1 if o.side == "SELL" else -1) for o in orders), Decimal(0)
     )
+    status, notes = finish_notes(execution, orders, status, [] if working else open_lines)
     execution.status = status
-    execution.completed_at = timezone.now()
+    execution.completed_at = None if working else timezone.now()
     execution.lease_expires_at = None
     execution.total_lots = sum(b["total_lots"] for b in brokers if b["status"] != "SKIPPED")
     execution.brokers_involved = [b["client_id"] for b in brokers]
@@ -162,6 +172,10 @@ def _finish(execution: Execution, plan: Plan | None, orders: list[Order], starte
         execution.error = plan.error
     elif nothing_to_exit:
         execution.error = "nothing to exit: the strategy holds no open positions"
+        if execution.lifecycle.get("cancelled_first"):
+            execution.error = "nothing to exit: no working order of the strategy had filled"
+    if notes:
+        execution.error = f"{execution.error}; {notes}" if execution.error else notes
     execution.execution_results = {
         "broker_executions": brokers,
         "successful_orders": filled,
@@ -172,6 +186,16 @@ def _finish(execution: Execution, plan: Plan | None, orders: list[Order], starte
         "execution_time_ms": round((time.monotonic() - started) * 1000),
     }
     alerts = []
+    if open_lines and not working:
+        alerts.append(
+            new_alert(
+                execution,
+                Alert.Kind.FAILED,
+                f"{execution.strategy} EXIT is not flat: still open {', '.join(open_lines)}. Close it by hand "
+                "or run the exit again.",
+                severity="CRITICAL",
+            )
+        )
     if status in (Execution.Status.FAILED, Execution.Status.PARTIAL):
         reasons = execution.error or "; ".join(
             f"{b['client_id']}: {b['reason'] or b['status']}" for b in brokers if b["status"] != "COMPLETED"
@@ -207,11 +231,16 @@ def executions_finish(
 ) -> list[Execution]:
     """Final status, results and alerts of every execution in the batch: one read (none when the caller holds
     the orders as placed), one write, one insert."""
+    from .lifecycle import exits_open
+
     if orders is None:
         orders = _orders_of(executions)
+    open_lines = exits_open(executions)
     alerts = []
     for execution in executions:
-        alerts += _finish(execution, plans.get(execution.pk), orders.get(execution.pk, []), started)
+        alerts += _finish(
+            execution, plans.get(execution.pk), orders.get(execution.pk, []), started, open_lines.get(execution.pk, [])
+        )
     with transaction.atomic():
         bulk_update(executions, FINISH_FIELDS)
         Alert.objects.bulk_create(alerts)

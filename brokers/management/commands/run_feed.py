@@ -113,12 +113,13 @@ class Command(BaseCommand):
                 logger.exception("Stop-loss check after a feed cycle failed.")
 
         def sync_orders() -> None:
-            """While any order works at a broker, its state is pulled every cycle (every second): one status
-            call per account with working orders; nothing at all when none works."""
-            from execution.services.sync import orders_sync_all
+            """While any order works at a broker, its state is pulled every cycle (every second), one status call
+            per account with working orders, then the chase pass moves each working execution on; nothing but
+            one EXISTS query when no order works."""
+            from execution.services.lifecycle import orders_work
 
             try:
-                orders_sync_all()
+                orders_work()
             except Exception:  # the feed must keep running; the minute tick syncs too
                 logger.exception("Order sync after a feed cycle failed.")
 
