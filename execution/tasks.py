@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from celery import current_app, shared_task
 from django.utils import timezone
 
-from .services import monitors, placement, schedule
+from .services import monitors, placement, reconciliation, schedule
 
 
 def _send(execution_id, due_at):
@@ -26,7 +26,7 @@ def tick():
     schedule.executions_materialize(now=now)
     with sender() as send:
         schedule.executions_enqueue(now=now, send=send)
-    placement.orders_reconcile(now=now)
+    reconciliation.orders_reconcile(now=now)
     monitors.run_all(now=now, send=_send)
 
 

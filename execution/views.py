@@ -15,9 +15,10 @@ from django.views.decorators.http import require_POST
 from brokers.models import BrokerAccount
 from brokers.quotes import is_stale
 from config.exceptions import ConflictError, DomainError
+from market import calendar
 from strategies.models import Strategy
 
-from . import calendar, selectors
+from . import selectors
 from .models import Alert, Order
 from .services import killswitch, monitors, schedule
 

@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_htmx",
     "axes",
+    "market",
     "brokers",
     "baskets",
     "strategies",

@@ -10,9 +10,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from brokers.models import BrokerAccount
+from market import calendar
 from strategies.models import Strategy
 
-from .. import calendar, selectors
+from .. import selectors
 from ..models import Alert
 from ..services import killswitch, monitors, schedule
 from .serializers import (

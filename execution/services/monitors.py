@@ -17,9 +17,9 @@ from django.db.models import Q
 from brokers.adapters.base import BrokerError, adapter_for
 from brokers.models import Broker, BrokerAccount, Instrument, PaperOrder, Quote
 from brokers.quotes import is_stale
+from market.calendar import EXCHANGE_TZ, REGULAR_CLOSE, REGULAR_OPEN
 from strategies.models import Leg, Strategy
 
-from ..calendar import EXCHANGE_TZ, REGULAR_CLOSE, REGULAR_OPEN
 from ..models import Alert, Execution, Order, Position
 
 MIS_SQUARE_OFF = dt.time.fromisoformat(getattr(settings, "MIS_SQUARE_OFF_TIME", "15:15"))

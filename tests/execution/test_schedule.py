@@ -7,9 +7,10 @@ import pytest
 import time_machine
 from kombu.utils.json import dumps
 
-from execution.models import Execution, Holiday
+from execution.models import Execution
 from execution.services import schedule
 from execution.tasks import run_batch
+from market.models import Holiday
 
 from .conftest import MONDAY_0930
 
