@@ -7,10 +7,11 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 
 TICK = "execution: minute tick"
 HOUSEKEEPING = "execution: housekeeping"
+READINESS = "execution: calendar readiness"
 
 
 class Command(BaseCommand):
-    help = "Create or update the minute tick and the daily housekeeping beat rows."
+    help = "Create or update the minute tick, the nightly housekeeping and the morning readiness beat rows."
 
     def handle(self, *args, **options):
         every_minute, _ = CrontabSchedule.objects.get_or_create(
@@ -19,9 +20,13 @@ class Command(BaseCommand):
         nightly, _ = CrontabSchedule.objects.get_or_create(
             minute="0", hour="18", day_of_week="*", day_of_month="*", month_of_year="*", timezone="UTC"
         )
+        morning, _ = CrontabSchedule.objects.get_or_create(  # 08:00 IST, before the pre-open
+            minute="30", hour="2", day_of_week="*", day_of_month="*", month_of_year="*", timezone="UTC"
+        )
         rows = [
             (TICK, "execution.tasks.tick", every_minute, "Materialize and enqueue executions due in the next minutes"),
             (HOUSEKEEPING, "execution.tasks.housekeeping", nightly, "Close out stale executions, refresh calendar"),
+            (READINESS, "execution.tasks.calendar_readiness", morning, "Alert when the holiday calendar runs out"),
         ]
         for name, task, crontab, description in rows:
             _, created = PeriodicTask.objects.update_or_create(
