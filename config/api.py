@@ -1,7 +1,23 @@
 """Shared API pieces: strict JSON field types (no silent coercion) and owner scoping."""
 
+from decimal import Decimal
+
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from rest_framework import parsers, serializers
+from rest_framework.exceptions import ParseError
+
+from .admin_fields import portable_max_digits
+from .jsontext import TOO_DEEP
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, with a body nested too deeply to parse answered 400 like any malformed JSON."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(f"JSON parse error - {TOO_DEEP}") from None
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -42,13 +58,15 @@ class MoneyField(serializers.DecimalField):
     default_error_messages = {"invalid": "A number is required."}
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("max_digits", 16)
+        # Bounded to what every backend stores exactly (SQLite: 15 significant digits), see config/admin_fields.py.
+        kwargs["max_digits"] = portable_max_digits(kwargs.get("max_digits", 16))
         kwargs.setdefault("decimal_places", 2)
         kwargs.setdefault("coerce_to_string", False)
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, (int, float, str)):
+        # Decimal: a stored value merged into a partial update (PATCH) is valid input too.
+        if isinstance(data, bool) or not isinstance(data, (int, float, str, Decimal)):
             self.fail("invalid")
         return super().to_internal_value(data)
 

@@ -246,9 +246,8 @@ def mis_square_off(*, now: dt.datetime) -> list[Execution]:
 
 def reconciliation_report(account: BrokerAccount) -> dict:
     """What the broker holds that the books do not explain (and the reverse). Nothing is placed to fix it."""
-    broker = adapter_for(account)
     try:
-        at_broker = broker.open_positions()
+        at_broker = adapter_for(account).open_positions()
     except BrokerError as exc:
         return {
             "client_id": account.client_id,

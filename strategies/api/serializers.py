@@ -277,6 +277,7 @@ class StrategySerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
             "legs",
         ]
         read_only_fields = ["created_by_type", "version", "archived_at", "created_at", "updated_at"]
+        extra_kwargs = {"status": {"help_text": "ACTIVE or PAUSED when writing; DELETE archives (ARCHIVED)."}}
 
     @extend_schema_field(LegSerializer(many=True))
     def get_legs(self, strategy):
@@ -290,6 +291,12 @@ class StrategySerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
         data["is_intra_day"] = instance.is_intra_day
         data["basket_id"] = str(instance.basket_id) if instance.basket_id else None
         return data
+
+    def validate_status(self, value):
+        # Archiving is DELETE's job (it also archives the allocations); a strategy is born ACTIVE or PAUSED.
+        if self.instance is None and value == Strategy.Status.ARCHIVED:
+            raise serializers.ValidationError("A strategy is created ACTIVE or PAUSED; DELETE archives it.")
+        return value
 
     def validate(self, attrs):
         current = self.instance
