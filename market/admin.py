@@ -109,7 +109,9 @@ class CalendarHorizonAdmin(admin.ModelAdmin):
             except HolidayFileError as exc:
                 form.add_error("file", f"{exc}; nothing was loaded.")
             else:
-                horizons = ", ".join(f"{exchange} until {until:%d %b %Y}" for exchange, until in report.horizons.items())
+                horizons = ", ".join(
+                    f"{exchange} until {until:%d %b %Y}" for exchange, until in report.horizons.items()
+                )
                 self.message_user(
                     request,
                     f"Added {len(report.added)} holidays, kept {report.kept} already recorded. Confirmed: {horizons}.",

@@ -24,9 +24,9 @@ def calendar_readiness_alert(*, now: dt.datetime) -> int:
     start_of_day = dt.datetime.combine(today, dt.time(0, 0), tzinfo=EXCHANGE_TZ).astimezone(UTC)
     owners = set(tradable_strategies().values_list("owner_id", flat=True))
     told = set(
-        Alert.objects.filter(
-            kind=Alert.Kind.CALENDAR, owner_id__in=owners, created_at__gte=start_of_day
-        ).values_list("owner_id", flat=True)
+        Alert.objects.filter(kind=Alert.Kind.CALENDAR, owner_id__in=owners, created_at__gte=start_of_day).values_list(
+            "owner_id", flat=True
+        )
     )
     alerts = [
         Alert(owner_id=owner_id, kind=Alert.Kind.CALENDAR, severity=severity, message=message)
