@@ -178,6 +178,12 @@ EXECUTION_LATENESS_BUDGET_SECONDS = env.int("EXECUTION_LATENESS_BUDGET_SECONDS",
 EXECUTION_LOOKAHEAD_MINUTES = env.int("EXECUTION_LOOKAHEAD_MINUTES", default=3)
 QUOTE_STALE_SECONDS = env.int("QUOTE_STALE_SECONDS", default=5)
 EXECUTION_LEASE_SECONDS = env.int("EXECUTION_LEASE_SECONDS", default=30)
+# Every broker call runs under this deadline (shorter than the lease, so a worker gives up on a stalled call
+# while it still holds its executions); a call past it is a timeout: the orders are UNKNOWN.
+BROKER_CALL_TIMEOUT_SECONDS = env.float("BROKER_CALL_TIMEOUT_SECONDS", default=10)
+# A SENT order is looked up by tag, and sent again only if the broker has no order with that tag, once this
+# much has passed since it was sent (longer than the broker timeout: a call that slow has given up).
+ORDER_SENT_GRACE_SECONDS = env.float("ORDER_SENT_GRACE_SECONDS", default=20)
 # Executions due at the same instant are run in messages of up to this many (the first ones smaller).
 EXECUTION_BATCH_SIZE = env.int("EXECUTION_BATCH_SIZE", default=50)
 # The first batch of an instant starts on time; the others this much later, so the first orders go out at once.
