@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from allocations.models import Allocation, LegOverride
 from brokers.models import Broker, BrokerAccount, PaperFault, PaperOrder, Quote
-from execution.models import Alert, Execution, Fill, Holiday, Order, Position, TradingSession
+from execution.models import Alert, Execution, Fill, Order, Position
+from market.models import Holiday, TradingSession
 from strategies.models import Strategy
 from tests.factories import (
     AllocationFactory,
@@ -120,8 +121,8 @@ MAKERS = {
     "strategies.Strategy": lambda: iron_condor(),
     "strategies.Leg": LegFactory,
     "allocations.Allocation": AllocationFactory,
-    "execution.Holiday": lambda: Holiday.objects.create(exchange="NSE", date=a_date(), description="Holiday"),
-    "execution.TradingSession": lambda: TradingSession.objects.create(
+    "market.Holiday": lambda: Holiday.objects.create(exchange="NSE", date=a_date(), description="Holiday"),
+    "market.TradingSession": lambda: TradingSession.objects.create(
         exchange="NSE",
         date=a_date(),
         open_time=datetime.time(18, 0),

@@ -17,9 +17,9 @@ from django.db.models import Q
 from brokers.adapters.base import BrokerError, adapter_for
 from brokers.models import Broker, BrokerAccount, Instrument, PaperOrder, Quote
 from brokers.quotes import is_stale
+from market.calendar import EXCHANGE_TZ, REGULAR_CLOSE, REGULAR_OPEN
 from strategies.models import Leg, Strategy
 
-from ..calendar import EXCHANGE_TZ, REGULAR_CLOSE, REGULAR_OPEN
 from ..models import Alert, Execution, Order, Position
 
 MIS_SQUARE_OFF = dt.time.fromisoformat(getattr(settings, "MIS_SQUARE_OFF_TIME", "15:15"))
@@ -246,9 +246,8 @@ def mis_square_off(*, now: dt.datetime) -> list[Execution]:
 
 def reconciliation_report(account: BrokerAccount) -> dict:
     """What the broker holds that the books do not explain (and the reverse). Nothing is placed to fix it."""
-    broker = adapter_for(account)
     try:
-        at_broker = broker.open_positions()
+        at_broker = adapter_for(account).open_positions()
     except BrokerError as exc:
         return {
             "client_id": account.client_id,
