@@ -27,6 +27,7 @@ from config.db import bulk_update
 
 from ..models import Alert, Execution, Order
 from .alerts import new_alert
+from .orders import events_record, transition
 
 
 def lease() -> dt.timedelta:
@@ -183,9 +184,12 @@ def orders_claim(orders: list[Order]) -> list[Order]:
         status=Order.Status.SENT, sent_at=now, send_token=token
     )
     mine = set(Order.objects.filter(pk__in=ids, send_token=token).values_list("pk", flat=True))
+    events = []
     for order in orders:
         if order.pk in mine:
-            order.status, order.sent_at, order.send_token = Order.Status.SENT, now, token
+            events.append(transition(order, Order.Status.SENT, source="placement", at=now))
+            order.sent_at, order.send_token = now, token
         else:
             order.refresh_from_db()
+    events_record(events)
     return [order for order in orders if order.pk in mine]

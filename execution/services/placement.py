@@ -24,6 +24,7 @@ from config.db import bulk_insert, bulk_update
 
 from ..models import Execution, Order
 from .claims import Leases, broker_call, claimed, executions_claim, orders_claim, sent_grace
+from .orders import events_record, order_transition, transition
 from .plan import Plan, plan_entries, plan_exits
 from .reconciliation import ABSENT, FAILED, order_reconcile
 from .results import answers_store, broker_results, executions_finish
@@ -66,18 +67,14 @@ def _send_many(broker, orders: list[Order], products: dict) -> None:
     except Exception as exc:
         log.warning("placing %d order(s) (%s...) failed: %s", len(mine), mine[0].tag, _error_text(exc))
         answers = [exc if isinstance(exc, BrokerTimeout) else BrokerTimeout(_error_text(exc))] * len(mine)
-    now = timezone.now()
     for order, answer in zip(mine, answers, strict=True):
         if isinstance(answer, OrderResult):
             answered.append((order, answer))
-            continue
-        if isinstance(answer, BrokerError) and not isinstance(answer, BrokerTimeout):
-            order.status = Order.Status.REJECTED
+        elif isinstance(answer, BrokerError) and not isinstance(answer, BrokerTimeout):
+            failed.append((order, Order.Status.REJECTED, answer.message))
         else:  # a timeout, or an answer that is not one: the outcome is unknown
-            order.status = Order.Status.UNKNOWN
-        order.error = _error_text(answer) if isinstance(answer, BaseException) else f"unexpected answer {answer!r}"
-        order.updated_at = now
-        failed.append(order)
+            error = _error_text(answer) if isinstance(answer, BaseException) else f"unexpected answer {answer!r}"
+            failed.append((order, Order.Status.UNKNOWN, error))
     answers_store(answered=answered, failed=failed, held=Q(send_token=token, status=Order.Status.SENT))
 
 
@@ -104,10 +101,21 @@ def _resume(broker, by_execution: dict, leases: Leases) -> None:
             if outcome == FAILED and order.status == Order.Status.SENT:
                 leases.release(execution_id)  # cannot tell whether it reached the broker: try again later
             elif outcome == ABSENT and order.status == Order.Status.SENT:
-                if Order.objects.filter(
-                    pk=order.pk, status=Order.Status.SENT, send_token=order.send_token, sent_at=order.sent_at
-                ).update(status=Order.Status.PENDING, send_token=None):
-                    order.status, order.send_token = Order.Status.PENDING, None
+                _unsent(order)
+
+
+def _unsent(order: Order) -> None:
+    """Back to PENDING a SENT order the broker, asked after the grace, does not have (only if no one changed
+    it meanwhile)."""
+    with transaction.atomic():
+        seen = Order.objects.select_for_update().filter(
+            pk=order.pk, status=Order.Status.SENT, send_token=order.send_token, sent_at=order.sent_at
+        )
+        if seen.exists():
+            detail = f"the broker has no order tagged {order.tag}: the send never reached it"
+            order_transition(order, Order.Status.PENDING, source="reconcile", detail=detail)
+            Order.objects.filter(pk=order.pk).update(send_token=None)
+            order.send_token = None
 
 
 def _not_sent(orders: list[Order], reason: str) -> None:
@@ -116,11 +124,20 @@ def _not_sent(orders: list[Order], reason: str) -> None:
     if not pending:
         return
     now = timezone.now()
-    Order.objects.filter(pk__in=[order.pk for order in pending], status=Order.Status.PENDING).update(
-        status=Order.Status.CANCELLED, error=reason, updated_at=now
-    )
-    for order in pending:
-        order.status, order.error, order.updated_at = Order.Status.CANCELLED, reason, now
+    with transaction.atomic():
+        still = set(
+            Order.objects.select_for_update()
+            .filter(pk__in=[order.pk for order in pending], status=Order.Status.PENDING)
+            .values_list("pk", flat=True)
+        )
+        pending = [order for order in pending if order.pk in still]
+        events = [
+            transition(order, Order.Status.CANCELLED, source="placement", at=now, detail=reason) for order in pending
+        ]
+        for order in pending:
+            order.error = reason
+        bulk_update(pending, ["status", "error", "updated_at"])
+        events_record(events)
 
 
 def _abandon(by_execution: dict, leases: Leases, exc: BaseException) -> None:
@@ -132,11 +149,12 @@ def _abandon(by_execution: dict, leases: Leases, exc: BaseException) -> None:
             if not leases.held(execution_id):
                 continue
             sent = [order for order in orders if order.status == Order.Status.SENT and order.send_token]
-            for order in sent:
-                if Order.objects.filter(pk=order.pk, status=Order.Status.SENT, send_token=order.send_token).update(
-                    status=Order.Status.UNKNOWN, error=reason, updated_at=timezone.now()
-                ):
-                    order.status, order.error = Order.Status.UNKNOWN, reason
+            for token in {order.send_token for order in sent}:
+                answers_store(
+                    answered=[],
+                    failed=[(order, Order.Status.UNKNOWN, reason) for order in sent if order.send_token == token],
+                    held=Q(send_token=token, status=Order.Status.SENT),
+                )
             _not_sent(orders, f"not sent: {reason}")
     except Exception:  # the database itself is failing: the lease runs out and a resume settles them
         log.exception("could not mark the orders of a failed placement")

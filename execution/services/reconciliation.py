@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -14,6 +15,7 @@ from brokers.adapters.base import BrokerError, adapter_for
 
 from ..models import Execution, Order
 from .claims import broker_call, sent_grace
+from .orders import order_transition
 from .results import answers_store
 
 log = logging.getLogger(__name__)
@@ -38,22 +40,24 @@ def order_reconcile(broker, order: Order) -> str:
         return FAILED
     if result is None:
         return ABSENT
-    answers_store(answered=[(order, result)], failed=[], held=_as_seen(order))
+    answers_store(answered=[(order, result)], failed=[], held=_as_seen(order), source="reconcile")
     return FOUND
 
 
 def order_never_placed(order: Order) -> bool:
     """The broker, asked by tag after the grace, has no such order: it never got it. Terminal (CANCELLED,
     not sent again this late); False when another writer changed the order meanwhile."""
-    error = f"{order.error}; " if order.error else ""
-    order.error = f"{error}the broker has no order tagged {order.tag}: it was never placed"
-    order.status, order.updated_at = Order.Status.CANCELLED, timezone.now()
-    seen = Q(status=Order.Status.UNKNOWN) | Q(status=Order.Status.SENT)
-    return bool(
-        Order.objects.filter(seen, pk=order.pk, send_token=order.send_token).update(
-            status=order.status, error=order.error, updated_at=order.updated_at
+    with transaction.atomic():
+        if not Order.objects.select_for_update().filter(_as_seen(order), pk=order.pk).exists():
+            return False
+        error = f"{order.error}; " if order.error else ""
+        order_transition(
+            order,
+            Order.Status.CANCELLED,
+            source="reconcile",
+            detail=f"{error}the broker has no order tagged {order.tag}: it was never placed",
         )
-    )
+    return True
 
 
 def orders_reconcile(*, now: dt.datetime) -> int:

@@ -3,7 +3,6 @@ final status, per-broker per-leg results and alerts (`executions_finish`)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from decimal import Decimal
 
@@ -15,53 +14,37 @@ from brokers.adapters.base import OrderResult
 from config.db import bulk_update
 
 from ..models import Alert, Execution, Order
-from . import books
 from .alerts import new_alert
 from .claims import claimed
+from .orders import events_record, transition
 from .plan import Plan
-
-STATUS_OF = {
-    "FILLED": Order.Status.FILLED,
-    "PARTIAL": Order.Status.PARTIAL,
-    "OPEN": Order.Status.OPEN,
-    "REJECTED": Order.Status.REJECTED,
-    "CANCELLED": Order.Status.CANCELLED,
-}
-RESULT_FIELDS = ["status", "broker_order_id", "filled_quantity", "average_price", "error", "updated_at"]
+from .sync import results_apply
 
 
-def _apply(order: Order, result: OrderResult, now: dt.datetime) -> None:
-    order.status = STATUS_OF[result.status]
-    order.broker_order_id = result.broker_order_id
-    order.filled_quantity = result.filled_quantity
-    order.average_price = result.average_price
-    order.error = result.message if order.status == Order.Status.REJECTED else ""
-    order.updated_at = now
-
-
-def answers_record(answered: list[tuple[Order, OrderResult]]) -> None:
-    """Store the broker's answers on the orders and their fills in the strategies' books, in one transaction."""
+def answers_record(answered: list[tuple[Order, OrderResult]], *, source: str = "placement") -> None:
+    """Store the broker's answers on the orders (each change an order event) and their fills in the
+    strategies' books, in one transaction."""
     if not answered:
         return
-    now = timezone.now()
     with transaction.atomic():
-        books.fills_record(
-            [(order, f.fill_id, f.quantity, f.price, f.at) for order, result in answered for f in result.fills]
-        )
-        for order, result in answered:
-            _apply(order, result, now)
-        bulk_update([order for order, _ in answered], RESULT_FIELDS)
+        results_apply(answered, source=source)
 
 
 FAILURE_FIELDS = ["status", "error", "updated_at"]
 
 
-def answers_store(*, answered: list[tuple[Order, OrderResult]], failed: list[Order], held: Q) -> list[Order]:
+def answers_store(
+    *,
+    answered: list[tuple[Order, OrderResult]],
+    failed: list[tuple[Order, str, str]],
+    held: Q,
+    source: str = "placement",
+) -> list[Order]:
     """Store a broker call's outcome, in one transaction, on the orders that still match `held` (the writer's
     claim: the send token it stamped and the state it left them in): the broker's answers with their fills,
-    and the failures (status and error already set on the order). An order that no longer matches belongs to
-    another writer now and is not touched; it is returned, refreshed from the database."""
-    orders = [order for order, _ in answered] + failed
+    and the failures, each `(order, status, error)`; every change an order event. An order that no longer
+    matches belongs to another writer now and is not touched; it is returned, refreshed from the database."""
+    orders = [order for order, _ in answered] + [order for order, _, _ in failed]
     if not orders:
         return []
     with transaction.atomic():
@@ -70,8 +53,15 @@ def answers_store(*, answered: list[tuple[Order, OrderResult]], failed: list[Ord
             .filter(held, pk__in=[order.pk for order in orders])
             .values_list("pk", flat=True)
         )
-        answers_record([(order, result) for order, result in answered if order.pk in mine])
-        bulk_update([order for order in failed if order.pk in mine], FAILURE_FIELDS)
+        answers_record([(order, result) for order, result in answered if order.pk in mine], source=source)
+        now, changed, events = timezone.now(), [], []
+        for order, to, error in failed:
+            if order.pk in mine:
+                events.append(transition(order, to, source=source, at=now, detail=error))
+                order.error = error
+                changed.append(order)
+        bulk_update(changed, FAILURE_FIELDS)
+        events_record(events)
     lost = [order for order in orders if order.pk not in mine]
     for order in lost:
         order.refresh_from_db()
