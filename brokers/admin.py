@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils import timezone
 
+from config import jsontext
+
 from .models import BrokerAccount, Instrument, PaperFault, PaperOrder, Quote
 
 
@@ -42,7 +44,7 @@ class BrokerAccountAdminForm(forms.ModelForm):
         if not raw:
             return None  # keep what is stored
         try:
-            value = json.loads(raw)
+            value = jsontext.loads(raw)
         except json.JSONDecodeError as exc:
             raise ValidationError(
                 f"Credentials are not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}). "
@@ -139,7 +141,7 @@ class BrokerAccountAdmin(admin.ModelAdmin):
         )
         self.message_user(request, f"Cleared the entry block on {changed} account(s).")
 
-    @admin.action(description="Reconcile with the broker (report only)", permissions=["view"])
+    @admin.action(description="Reconcile with the broker (report only)", permissions=["change"])
     def reconcile(self, request, queryset):
         from django.contrib import messages
 

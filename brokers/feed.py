@@ -30,8 +30,8 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.models import F, Max, Q
 
-from execution.calendar import EXCHANGE_TZ
 from execution.models import Position
+from market.calendar import EXCHANGE_TZ
 from strategies.models import Leg, Strategy
 
 from .market import Market, option_flag, years_to_expiry

@@ -32,7 +32,7 @@ from vollib.black_scholes.implied_volatility import implied_volatility
 from vollib.helpers.exceptions import PriceIsAboveMaximum, PriceIsBelowIntrinsic
 from vollib.lets_be_rational import AboveMaximumException, BelowIntrinsicException
 
-from execution.calendar import EXCHANGE_TZ, REGULAR_CLOSE
+from market.calendar import EXCHANGE_TZ, REGULAR_CLOSE
 
 TICK = Decimal("0.05")
 INDEX_PRICE_STEP = Decimal("0.01")

@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from execution.calendar import EXCHANGE_TZ
+from market.calendar import EXCHANGE_TZ
 
 from .models import Instrument, Quote
 

@@ -1,9 +1,8 @@
-from django import forms
 from django.contrib import admin
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Alert, Execution, Fill, Holiday, Order, Position, TradingSession
+from .models import Alert, Execution, Fill, Order, OrderEvent, Position
 
 
 class ViewOnlyAdminMixin:
@@ -17,36 +16,6 @@ class ViewOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-@admin.register(Holiday)
-class HolidayAdmin(admin.ModelAdmin):
-    list_display = ["date", "exchange", "description"]
-    list_filter = ["exchange"]
-    search_fields = ["description"]
-    date_hierarchy = "date"
-
-
-class TradingSessionAdminForm(forms.ModelForm):
-    class Meta:
-        model = TradingSession
-        fields = ["exchange", "date", "open_time", "close_time", "note"]
-
-    def clean(self):
-        cleaned = super().clean()
-        open_time, close_time = cleaned.get("open_time"), cleaned.get("close_time")
-        if open_time and close_time and open_time >= close_time:
-            self.add_error("close_time", "The session must close after it opens.")
-        return cleaned
-
-
-@admin.register(TradingSession)
-class TradingSessionAdmin(admin.ModelAdmin):
-    form = TradingSessionAdminForm
-    list_display = ["date", "exchange", "open_time", "close_time", "note"]
-    list_filter = ["exchange"]
-    search_fields = ["note"]
-    date_hierarchy = "date"
 
 
 class OrderInline(ViewOnlyAdminMixin, admin.TabularInline):
@@ -136,6 +105,14 @@ class FillInline(ViewOnlyAdminMixin, admin.TabularInline):
     readonly_fields = fields
 
 
+class OrderEventInline(ViewOnlyAdminMixin, admin.TabularInline):
+    model = OrderEvent
+    extra = 0
+    fields = ["at", "from_status", "to_status", "source", "filled_quantity", "quantity", "price", "detail"]
+    readonly_fields = fields
+    ordering = ["at", "id"]
+
+
 @admin.register(Order)
 class OrderAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
@@ -163,7 +140,7 @@ class OrderAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     ]
     list_select_related = ["strategy", "broker_account", "instrument"]
     date_hierarchy = "created_at"
-    inlines = [FillInline]
+    inlines = [OrderEventInline, FillInline]
 
     def get_queryset(self, request):
         # The changelist skips list_select_related once the queryset has a select_related, so name them all:
@@ -173,6 +150,15 @@ class OrderAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
             .get_queryset(request)
             .select_related(*self.list_select_related, "execution__strategy", "leg__strategy")
         )
+
+
+@admin.register(OrderEvent)
+class OrderEventAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["order__tag", "at", "from_status", "to_status", "source", "filled_quantity", "quantity", "price"]
+    list_filter = ["source", "to_status", "order__broker_account__broker", "at"]
+    search_fields = ["order__tag", "order__broker_order_id", "detail"]
+    list_select_related = ["order"]
+    date_hierarchy = "at"
 
 
 @admin.register(Fill)

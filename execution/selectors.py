@@ -1,26 +1,4 @@
-import datetime as dt
-
-from .calendar import Session
-from .models import Holiday, TradingSession
-
-
-def holidays_between(exchange: str, start: dt.date, end: dt.date) -> set[dt.date]:
-    """The exchange's holiday dates from `start` to `end`, both included, as `execution.calendar` takes them."""
-    return set(Holiday.objects.filter(exchange=exchange, date__range=(start, end)).values_list("date", flat=True))
-
-
-def sessions_between(exchange: str, start: dt.date, end: dt.date) -> dict[dt.date, Session]:
-    """The exchange's dated sessions from `start` to `end`, both included: date -> (open, close) local times."""
-    rows = TradingSession.objects.filter(exchange=exchange, date__range=(start, end))
-    return {
-        day: (open_time, close_time)
-        for day, open_time, close_time in rows.values_list("date", "open_time", "close_time")
-    }
-
-
-def last_holiday_date(exchange: str) -> dt.date | None:
-    """The latest recorded holiday of the exchange; past it, the calendar knows weekends only."""
-    return Holiday.objects.filter(exchange=exchange).order_by("-date").values_list("date", flat=True).first()
+from .models import OrderEvent
 
 
 def executions_for(*, owner):
@@ -63,3 +41,11 @@ def strategy_pnl(*, strategy_ids) -> dict:
     for entry in result.values():
         entry["total"] = None if entry["unrealized"] is None else entry["realized"] + entry["unrealized"]
     return result
+
+
+def order_timeline(orders) -> dict:
+    """order id -> its events (OrderEvent) in time order, for the orders given, in one query."""
+    by_order: dict = {order.pk: [] for order in orders}
+    for event in OrderEvent.objects.filter(order_id__in=list(by_order)).order_by("at", "id"):
+        by_order[event.order_id].append(event)
+    return by_order

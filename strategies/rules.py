@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 # Strategy times must fall inside the regular session (Asia/Kolkata); dated exceptions live in TradingSession.
-from execution.calendar import REGULAR_CLOSE as SESSION_CLOSE
-from execution.calendar import REGULAR_OPEN as SESSION_OPEN
+from market.calendar import REGULAR_CLOSE as SESSION_CLOSE
+from market.calendar import REGULAR_OPEN as SESSION_OPEN
 
 # Documented defaults for a leg that names entry_by but no strike_selection_config (echoed as warnings).
 DEFAULT_STRIKE_SELECTION = {

@@ -14,7 +14,8 @@ from django.utils import timezone
 from allocations.models import Allocation, LegOverride
 from baskets.models import Basket
 from brokers.models import BrokerAccount, Instrument, PaperOrder, Quote
-from execution.models import Execution, Fill, Holiday, Order, Position, TradingSession
+from execution.models import Execution, Fill, Order, Position
+from market.models import Holiday, TradingSession
 from strategies.models import Leg, Strategy
 from tests.factories import (
     AllocationFactory,
@@ -253,7 +254,7 @@ def test_a_leg_override_cannot_have_zero_lots():
     refused(lambda: LegOverride.objects.filter(pk=override.pk).update(lots=0))
 
 
-# execution calendar
+# market calendar
 
 
 def test_an_exchange_has_at_most_one_holiday_row_per_date():

@@ -6,8 +6,8 @@ from decimal import Decimal
 from django.utils import timezone
 
 from config.db import bulk_insert, bulk_update, rows_for_keys
+from market.calendar import EXCHANGE_TZ
 
-from ..calendar import EXCHANGE_TZ
 from ..models import Fill, Position
 
 

@@ -20,9 +20,9 @@ from brokers.margin import LegQuantity, estimate_margin
 from brokers.models import BrokerAccount, Instrument
 from brokers.quotes import QuoteView, is_stale, simulated_quote, view
 from config.db import rows_for_keys
+from market.calendar import EXCHANGE_TZ
 from strategies.models import Leg
 
-from ..calendar import EXCHANGE_TZ
 from ..models import Execution, Order, Position
 from . import contracts, risk
 from .contracts import Contract, ContractError

@@ -12,11 +12,11 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 
 from allocations.models import Allocation
+from market import calendar
+from market.selectors import holidays_between, sessions_between
 from strategies.models import Leg, Strategy
 
-from .. import calendar
 from ..models import Execution, Position
-from ..selectors import holidays_between, sessions_between
 
 EXCHANGE_OF = {"SENSEX": "BSE"}  # every other index trades on NSE
 

@@ -72,8 +72,8 @@ def setup_data() -> None:
     from django.utils import timezone
 
     from brokers.models import Broker, BrokerAccount, Instrument
-    from execution.calendar import EXCHANGE_TZ
     from execution.models import Position
+    from market.calendar import EXCHANGE_TZ
     from strategies.models import Leg, Strategy
 
     call_command("migrate", verbosity=0)

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from brokers.feed import PaperFeed, feed_cycle, instruments_to_quote, is_stale, quote_state
 from brokers.models import Instrument, Quote
-from execution.calendar import EXCHANGE_TZ
 from execution.models import Position
+from market.calendar import EXCHANGE_TZ
 from strategies.models import Leg, Strategy
 from tests.factories import BrokerAccountFactory, LegFactory, StrategyFactory
 

@@ -15,7 +15,7 @@ from brokers.market import (
     option_quote,
     years_to_expiry,
 )
-from execution.calendar import EXCHANGE_TZ
+from market.calendar import EXCHANGE_TZ
 
 NOW = dt.datetime(2026, 11, 30, 10, 0, tzinfo=EXCHANGE_TZ)  # a Monday morning
 WEEKLY = dt.date(2026, 12, 8)  # 8 days out

@@ -6,8 +6,9 @@ import pytest
 
 from brokers.models import PaperFault, PaperOrder
 from execution.models import Alert, Execution, Order, Position
-from execution.services.placement import execution_run, orders_reconcile
+from execution.services.placement import execution_run
 from execution.services.plan import order_tag
+from execution.services.reconciliation import orders_reconcile
 
 from .conftest import MONDAY_0930, make_chain, new_execution
 

@@ -8,7 +8,7 @@ import time_machine
 from django.core.management import call_command
 
 from brokers.models import Instrument
-from execution.models import Holiday, TradingSession
+from market.models import Holiday, TradingSession
 
 D = dt.date
 REPUBLIC_DAY_2026 = D(2026, 1, 26)

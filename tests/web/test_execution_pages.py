@@ -81,7 +81,7 @@ def test_alerts_show_on_the_dashboard_until_acknowledged(trader_page, trader):
 
 
 def test_the_schedule_marks_holidays(trader_page, condor):
-    from execution.models import Holiday
+    from market.models import Holiday
 
     Holiday.objects.create(exchange="NSE", date="2026-11-23", description="test")
     page = trader_page.get("/schedule/?from=2026-11-23").content.decode()

@@ -18,8 +18,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from brokers.models import Instrument
-from execution import calendar
-from execution.selectors import holidays_between, last_holiday_date
+from market import calendar
+from market.selectors import holidays_between, last_holiday_date
 
 DATA_FILE = Path(__file__).resolve().parents[2] / "data" / "underlyings.json"
 PAPER = "PAPER"

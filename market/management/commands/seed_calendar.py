@@ -13,8 +13,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from execution.calendar import EXCHANGE_TZ, REGULAR_HOURS
-from execution.models import Exchange, Holiday, TradingSession
+from market.calendar import EXCHANGE_TZ, REGULAR_HOURS
+from market.models import Exchange, Holiday, TradingSession
 
 # XBOM (Bombay Stock Exchange) carries the holiday list NSE and BSE share for the equity and F&O segments.
 CALENDAR_NAME = "XBOM"

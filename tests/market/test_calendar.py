@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from execution.calendar import (
+from market.calendar import (
     CalendarError,
     due_instant,
     is_trading_day,
