@@ -202,6 +202,26 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
 
+# Live brokers (Zerodha Kite Connect, Angel One SmartAPI).
+# Redis for limits shared by every worker process (empty: per-process limits, fine for one embedded process).
+REDIS_URL = env("REDIS_URL", default="")
+# Seconds a broker HTTP call may take before its outcome counts as unknown (shorter than the execution lease).
+BROKER_HTTP_TIMEOUT = env.float("BROKER_HTTP_TIMEOUT", default=5.0)
+# Seconds an order waits for a rate-limit slot before it is reported not sent.
+BROKER_RATE_LIMIT_WAIT = env.float("BROKER_RATE_LIMIT_WAIT", default=10.0)
+# How often a 429 answer (request not processed) is resent after waiting for a slot.
+BROKER_429_RETRIES = env.int("BROKER_429_RETRIES", default=3)
+# API roots: empty means the SDK's production endpoint; the sandbox points them at the loopback fakes.
+KITE_API_ROOT = env("KITE_API_ROOT", default="")
+KITE_LOGIN_URL = env("KITE_LOGIN_URL", default="")
+KITE_TICKER_ROOT = env("KITE_TICKER_ROOT", default="")
+SMARTAPI_ROOT = env("SMARTAPI_ROOT", default="")
+# SmartAPI wants the client's public IP in a header; the SDK would look it up on import (we never let it).
+SMARTAPI_CLIENT_PUBLIC_IP = env("SMARTAPI_CLIENT_PUBLIC_IP", default="127.0.0.1")
+# Kite market orders carry market protection: -1 lets the exchange apply its automatic band.
+KITE_MARKET_PROTECTION = env.int("KITE_MARKET_PROTECTION", default=-1)
+BROKER_SANDBOX = env.bool("BROKER_SANDBOX", default=False)
+
 # Estimated charges per executed option order (analytics.charges): NSE F&O options rates, as fractions of the
 # premium turnover unless named per order. Every P&L figure is shown gross and net of these.
 CHARGES_BROKERAGE_PER_ORDER = env("CHARGES_BROKERAGE_PER_ORDER", default="20")
