@@ -30,6 +30,7 @@ def tick():
     sync.orders_sync_all()
     reconciliation.orders_reconcile(now=now)
     monitors.run_all(now=now, send=_send)
+    session_readiness.sessions_readiness_alert(now=now)
 
 
 @shared_task(ignore_result=True, acks_late=True)
