@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from celery import current_app, shared_task
 from django.utils import timezone
 
-from .services import monitors, placement, readiness, reconciliation, schedule, sync
+from .services import monitors, placement, readiness, reconciliation, schedule, session_readiness, sync
 
 
 def _send(execution_id, due_at):
