@@ -226,6 +226,7 @@ class Alert(models.Model):
         RECONCILIATION = "RECONCILIATION"
         KILL_SWITCH = "KILL_SWITCH"
         FAILED = "FAILED"
+        CALENDAR = "CALENDAR"
 
     class Severity(models.TextChoices):
         INFO = "INFO"
