@@ -5,7 +5,7 @@ from django.utils import timezone
 from config.exceptions import ConflictError, DomainError
 
 from .adapters.base import REQUIRED_CREDENTIALS, BrokerError, SessionHealth, adapter_for
-from .models import BrokerAccount
+from .models import Broker, BrokerAccount
 
 
 def _check_credentials(broker: str, credentials: dict | None, *, existing: bool) -> None:
@@ -74,3 +74,28 @@ def broker_account_check(*, account: BrokerAccount) -> SessionHealth:
         account.last_error = health.detail
     account.save(update_fields=["last_ok_at", "last_error", "status", "updated_at"])
     return health
+
+
+def zerodha_login_url(*, account: BrokerAccount, state: str) -> str:
+    """Kite's login page for this account's app; Kite hands `state` back to the callback (redirect_params)."""
+    from urllib.parse import urlencode
+
+    from .adapters import zerodha
+
+    if account.broker != Broker.ZERODHA:
+        raise DomainError("Only Zerodha accounts connect through Kite's login.", field="broker")
+    if not account.has_credentials:
+        raise DomainError("Store this account's api_key and api_secret first.", field="credentials")
+    return f"{zerodha.login_url(account)}&{urlencode({'redirect_params': urlencode({'state': state})})}"
+
+
+def zerodha_connect(*, account: BrokerAccount, request_token: str) -> BrokerAccount:
+    """Finish "Connect Zerodha": trade Kite's request_token for today's access token (stored encrypted, valid
+    until 06:00 IST tomorrow). Raises BrokerError with Kite's message when Kite refuses the token."""
+    from .adapters.zerodha import ZerodhaBroker
+
+    if account.broker != Broker.ZERODHA:
+        raise DomainError("Only Zerodha accounts connect through Kite's login.", field="broker")
+    if not request_token:
+        raise DomainError("Kite sent no request_token: the login did not finish.", field="request_token")
+    return ZerodhaBroker(account).connect(request_token)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, webhooks
 
 app_name = "execution"
 urlpatterns = [
@@ -14,4 +14,5 @@ urlpatterns = [
     path("positions/", views.positions, name="positions"),
     path("kill-switch/", views.kill_switch, name="kill-switch"),
     path("alerts/<int:alert_id>/acknowledge/", views.acknowledge_alert, name="acknowledge-alert"),
+    path("brokers/zerodha/postback/", webhooks.kite_postback, name="kite-postback"),
 ]
