@@ -6,6 +6,7 @@ app_name = "execution"
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("dashboard/positions/", views.live_positions, name="live-positions"),
+    path("dashboard/panels/<slug:name>/", views.dashboard_panel, name="dashboard-panel"),
     path("schedule/", views.schedule_page, name="schedule"),
     path("executions/", views.history, name="history"),
     path("executions/run/", views.manual_run, name="manual-run"),
