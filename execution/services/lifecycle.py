@@ -35,13 +35,12 @@ from django.utils import timezone
 
 from brokers.adapters.base import BrokerError, OrderResult, adapter_for
 from brokers.quotes import is_stale, simulated_quote, view
-from config.db import bulk_insert, bulk_update
+from config.db import bulk_insert
 from strategies.models import Leg, Strategy
 
 from ..models import Alert, Execution, Order, OrderEvent, Position
-from . import orders as machine
 from .alerts import new_alert
-from .claims import LEASE
+from .claims import broker_call, lease
 from .contracts import slices
 from .plan import order_tag
 from .sync import orders_sync, results_apply
@@ -128,10 +127,20 @@ def protected(order: Order, touch: Decimal, policy: Policy) -> Decimal:
     return _tick_round(touch * (1 - factor), order.instrument.tick_size, up=False)
 
 
+REFRESHED = ["status", "filled_quantity", "average_price", "broker_order_id", "quantity", "limit_price"]
+
+
 def _record(pairs: list[tuple[Order, OrderResult]], *, source: str, details: dict | None = None) -> None:
+    """Store broker answers to the lifecycle's own requests (cancel, modify) on the orders, locked and as the
+    database has them now (order sync in another process may have moved them meanwhile)."""
     if not pairs:
         return
     with transaction.atomic():
+        fresh = Order.objects.select_for_update().filter(pk__in=[o.pk for o, _ in pairs]).order_by("pk")
+        current = {row.pk: row for row in fresh.only(*REFRESHED)}
+        for order, _ in pairs:
+            for name in REFRESHED:
+                setattr(order, name, getattr(current[order.pk], name))
         results_apply(pairs, source=source, details=details)
 
 
@@ -141,26 +150,20 @@ def _cancel(broker, orders: list[Order], *, reason: str, now: dt.datetime) -> No
     for order in orders:
         if order.status in AT_BROKER:
             try:
-                answered.append((order, broker.cancel_order(order.broker_order_id)))
+                answered.append((order, broker_call(broker.cancel_order, order.broker_order_id)))
                 details[order.pk] = f"cancelled: {reason}"
             except BrokerError as exc:
                 log.warning("cancel of %s refused: %s", order.tag, exc.message)
     _record(answered, source=OrderEvent.Source.PLACEMENT, details=details)
-    pending = [o for o in orders if o.status == S.PENDING]
-    if pending:
-        events = []
-        for order in pending:
-            order.error = f"not sent: {reason}"
-            events.append(machine.transition(order, S.CANCELLED, source="placement", at=now, detail=order.error))
-        with transaction.atomic():
-            bulk_update(pending, ["status", "error", "updated_at"])
-            machine.events_record(events)
+    from .placement import _not_sent
+
+    _not_sent([o for o in orders if o.status == S.PENDING], f"not sent: {reason}")
 
 
 def _send(broker, execution: Execution, orders: list[Order]) -> None:
-    from .placement import orders_send
+    from .placement import _send_many
 
-    orders_send(broker, orders, {execution.pk: execution.strategy.product})
+    _send_many(broker, orders, {execution.pk: execution.strategy.product})
 
 
 def _chase(broker, orders: list[Order], now: dt.datetime) -> list[tuple[Order, str]]:
@@ -188,7 +191,7 @@ def _chase(broker, orders: list[Order], now: dt.datetime) -> list[tuple[Order, s
             changes = {"order_type": "MARKET", "limit_price": cap}
             detail = f"chase: at market, protected at {cap} (touch {touch} ± {policy.protection}%)"
         try:
-            result = broker.modify_order(order.broker_order_id, **changes)
+            result = broker_call(broker.modify_order, order.broker_order_id, **changes)
         except BrokerError as exc:  # filled or cancelled meanwhile, or refused: the next sync tells
             log.info("modify of %s refused: %s", order.tag, exc.message)
             continue
@@ -344,7 +347,7 @@ def execution_advance(execution_id, *, now: dt.datetime | None = None) -> Execut
     token = uuid.uuid4()
     free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
     if not Execution.objects.filter(free, pk=execution_id, status=Execution.Status.WORKING).update(
-        lease_expires_at=now + LEASE, claim_token=token
+        lease_expires_at=now + lease(), claim_token=token
     ):
         return None
     execution = Execution.objects.select_related("strategy").get(pk=execution_id)
@@ -366,16 +369,21 @@ def execution_advance(execution_id, *, now: dt.datetime | None = None) -> Execut
     mine.update(lifecycle=execution.lifecycle, lease_expires_at=None)
     if any(o.status in NOT_FINAL for o in Order.objects.filter(execution=execution).only("status")):
         return execution
-    return execution_settle(execution)
+    return execution_settle(execution, token)
 
 
-def execution_settle(execution: Execution) -> Execution:
+def execution_settle(execution: Execution, token) -> Execution:
     """Every order is final: the execution's status, results and alerts, from its orders and (for an exit) its
-    book. An unwound entry is FAILED (PARTIAL when other accounts completed); an exit is COMPLETED only flat."""
+    book. An unwound entry is FAILED (PARTIAL when other accounts completed); an exit is COMPLETED only flat.
+    Only the holder of the advance claim (`token`) settles it."""
     from .results import executions_finish
 
-    execution.status = Execution.Status.IN_PROGRESS  # finish recomputes it from the orders
-    executions_finish([execution], {}, time.monotonic())
+    # Back under the claim that finishing requires; finish recomputes the status from the orders.
+    if Execution.objects.filter(pk=execution.pk, status=Execution.Status.WORKING, claim_token=token).update(
+        status=Execution.Status.IN_PROGRESS
+    ):
+        execution.status, execution.claim_token = Execution.Status.IN_PROGRESS, token
+        executions_finish([execution], {}, time.monotonic())
     return execution
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('execution', '0008_order_lifecycle'),
+        ('execution', '0010_alert_kind_session'),
     ]
 
     operations = [
