@@ -234,3 +234,8 @@ CHARGES_GST_RATE = env("CHARGES_GST_RATE", default="0.18")
 CHARGES_STAMP_BUY_RATE = env("CHARGES_STAMP_BUY_RATE", default="0.00003")
 # Annual risk-free rate for the Sharpe ratio (a fraction: 0.065 is 6.5 %, about the 91-day T-bill yield).
 RISK_FREE_RATE = env.float("RISK_FREE_RATE", default=0.065)
+# Angel One's instrument master (ScripMaster JSON); the sandbox serves one from the SmartAPI fake.
+SMARTAPI_SCRIP_MASTER_URL = env(
+    "SMARTAPI_SCRIP_MASTER_URL",
+    default="https://margincalculator.angelbroking.com/OpenAPI_File/files/OpenAPIScripMaster.json",
+)
