@@ -105,6 +105,10 @@ class AngelHandler(FakeHandler):
             "uniqueorderid": order.extra.get("uniqueorderid", ""),
         }
 
+    def extra_control(self, body: dict) -> None:
+        if "scrip_master" in body:
+            type(self).scrip_master = body["scrip_master"]
+
     def route(self, method: str, path: str, raw: bytes) -> None:
         try:
             fields = json.loads(raw) if raw and method in ("POST", "PUT") else {}

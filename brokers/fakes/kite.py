@@ -146,6 +146,10 @@ class KiteHandler(FakeHandler):
 
         threading.Thread(target=post, daemon=True).start()
 
+    def extra_control(self, body: dict) -> None:
+        for exchange, text in (body.get("instruments_csv") or {}).items():
+            type(self).instruments_csv[exchange] = text
+
     # ---- routes ------------------------------------------------------------------------------------------
     def route(self, method: str, path: str, raw: bytes) -> None:
         fields = self._form(raw) if method in ("POST", "PUT") and raw and not path.startswith("/margins") else {}
