@@ -260,15 +260,38 @@ def detail(request, execution_id):
     )
 
 
+def _by_strategy(book: dict) -> list[dict]:
+    """The book's rows grouped by strategy, each group with its realized, unrealized and total subtotals."""
+    groups: dict = {}
+    for row in book["rows"]:
+        position = row["position"]
+        group = groups.setdefault(
+            position.strategy_id,
+            {"strategy": position.strategy, "rows": [], "realized": Decimal(0), "unrealized": Decimal(0), "open": 0},
+        )
+        group["rows"].append(row)
+        group["realized"] += position.realized_pnl
+        if group["unrealized"] is not None:
+            group["unrealized"] = None if row["unrealized"] is None else group["unrealized"] + row["unrealized"]
+        group["open"] += 1 if position.net_quantity else 0
+    for group in groups.values():
+        group["total"] = None if group["unrealized"] is None else group["realized"] + group["unrealized"]
+    return list(groups.values())
+
+
 @login_required
 def positions(request):
+    """Every strategy's own book with subtotals per strategy; live (htmx every 2 s); an exit per strategy."""
     strategy_id = request.GET.get("strategy_id")
     filters = {}
     if strategy_id and _is_uuid(strategy_id):
         filters["strategy_id"] = strategy_id
     if request.GET.get("client_id"):
         filters["broker_account__client_id"] = request.GET["client_id"]
-    return render(request, "execution/positions.html", {"book": _book(request.user, **filters)})
+    book = _book(request.user, **filters)
+    context = {"book": book, "groups": _by_strategy(book), "now": timezone.now(), "query": request.GET.urlencode()}
+    template = "execution/_positions_body.html" if request.htmx else "execution/positions.html"
+    return render(request, template, context)
 
 
 @login_required

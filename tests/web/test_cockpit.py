@@ -109,3 +109,26 @@ def test_working_orders_show_readable_contracts_and_limits(page, user, frozen):
     )  # fmt: skip
     html = page.get("/dashboard/panels/working/").content.decode()
     assert "NIFTY 08 Dec 25,600 PE" in html and "1,234.50" in html and "0 / 65" in html
+
+
+def test_positions_page_is_live_with_subtotals_per_strategy_and_an_exit_each(page, user, frozen):
+    from tests.analytics.week import book
+    from tests.factories import BrokerAccountFactory
+
+    account = BrokerAccountFactory(owner=user)
+    put = OptionInstrumentFactory(expiry=dt.date(2026, 12, 8), strike=Decimal("25600"))
+    call = OptionInstrumentFactory(expiry=dt.date(2026, 12, 8), strike=Decimal("26400"), option_type="CE")
+    holding, closed = iron_condor(owner=user), iron_condor(owner=user)
+    book(holding, account, put, 1, "SELL", 65, "100", timezone.now())
+    book(holding, account, call, 3, "SELL", 65, "80", timezone.now())
+    book(closed, account, put, 1, "SELL", 65, "100", timezone.now())
+    book(closed, account, put, 1, "BUY", 65, "90", timezone.now())
+    html = page.get("/positions/").content.decode()
+    assert 'hx-get="/positions/"' in html and 'hx-trigger="every 2s"' in html
+    assert html.count('data-testid="strategy-group"') == 2
+    assert html.count('data-testid="strategy-subtotal"') == 2
+    assert html.count('data-testid="exit-strategy"') == 1  # only the strategy still holding
+    assert f'name="strategy_id" value="{holding.pk}"' in html and 'name="execution_type" value="exit"' in html
+    assert "NIFTY 08 Dec 26,400 CE" in html
+    assert "650.00" in html  # the closed strategy's realized (100 − 90) × 65
+    assert page.get("/positions/", headers={"HX-Request": "true"}).content.decode().startswith("\n<div id=")
