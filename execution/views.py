@@ -22,7 +22,7 @@ from market import selectors as market_selectors
 from strategies.models import Strategy
 
 from . import selectors
-from .models import Alert, Order
+from .models import Alert, Execution, Order
 from .services import killswitch, monitors, schedule
 
 
@@ -107,7 +107,7 @@ PANELS = {
         .select_related("strategy")
         .order_by("-created_at")[:50]
     },
-    "recent": lambda user, now: {"recent": selectors.executions_for(owner=user).order_by("-due_at")[:8]},
+    "recent": lambda user, now: {"recent": _with_fills(selectors.executions_for(owner=user)).order_by("-due_at")[:8]},
 }
 
 
@@ -213,13 +213,53 @@ def manual_run(request):
     return redirect("execution:detail", execution_id=execution.pk)
 
 
+def _with_fills(executions):
+    """Each execution with filled_lots: Σ over its orders of filled quantity ÷ lot size (0 for a run that
+    filled nothing, which the pages say instead of showing the planned lots)."""
+    from django.db.models import F, Sum
+    from django.db.models.functions import Coalesce
+
+    return executions.annotate(
+        filled_lots=Coalesce(Sum(F("orders__filled_quantity") / F("orders__instrument__lot_size")), 0)
+    )
+
+
 @login_required
 def history(request):
+    """Executions, filterable by strategy, status and date (IST); bad filters are a 400 naming them."""
     executions = selectors.executions_for(owner=request.user).order_by("-due_at")
-    strategy_id = request.GET.get("strategy_id")
+    errors, selected = {}, {"strategy_id": "", "status": "", "date": ""}
+    strategy_id = request.GET.get("strategy_id", "")
     if strategy_id:
-        executions = executions.filter(strategy_id=strategy_id) if _is_uuid(strategy_id) else executions.none()
-    return render(request, "execution/history.html", {"executions": executions[:200]})
+        selected["strategy_id"] = strategy_id
+        if _is_uuid(strategy_id):
+            executions = executions.filter(strategy_id=strategy_id)
+        else:
+            errors["strategy_id"] = "Choose a strategy from the list."
+    status = request.GET.get("status", "")
+    if status:
+        selected["status"] = status
+        if status in Execution.Status.values:
+            executions = executions.filter(status=status)
+        else:
+            errors["status"] = f"Choose one of {', '.join(Execution.Status.values)}."
+    day = request.GET.get("date", "")
+    if day:
+        selected["date"] = day
+        try:
+            executions = executions.filter(execution_date=dt.date.fromisoformat(day))
+        except ValueError:
+            errors["date"] = "Use a date as YYYY-MM-DD."
+    if errors:
+        executions = executions.none()
+    context = {
+        "executions": _with_fills(executions)[:200],
+        "errors": errors,
+        "selected": selected,
+        "strategies": Strategy.objects.filter(owner=request.user).order_by("strategy_name"),
+        "statuses": Execution.Status.values,
+    }
+    return render(request, "execution/history.html", context, status=400 if errors else 200)
 
 
 def _is_uuid(value):
@@ -234,7 +274,7 @@ def _is_uuid(value):
 
 @login_required
 def detail(request, execution_id):
-    execution = get_object_or_404(selectors.executions_for(owner=request.user), pk=execution_id)
+    execution = get_object_or_404(_with_fills(selectors.executions_for(owner=request.user)), pk=execution_id)
     orders = (
         Order.objects.filter(execution=execution)
         .select_related("broker_account", "instrument")
