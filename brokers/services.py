@@ -99,3 +99,25 @@ def zerodha_connect(*, account: BrokerAccount, request_token: str) -> BrokerAcco
     if not request_token:
         raise DomainError("Kite sent no request_token: the login did not finish.", field="request_token")
     return ZerodhaBroker(account).connect(request_token)
+
+
+def broker_sessions_login(*, accounts=None) -> dict[str, SessionHealth]:
+    """The morning routine the platform does by itself: every active Angel One account with credentials and no
+    live session logs in from its TOTP secret (Zerodha needs the trader: Connect Zerodha). Returns each
+    account's outcome by client id; a refusal is recorded on the account (last_error), never raised."""
+    from . import sessions
+
+    if accounts is None:
+        accounts = BrokerAccount.objects.filter(broker=Broker.ANGELONE, status=BrokerAccount.Status.ACTIVE).exclude(
+            credentials_encrypted=""
+        )
+    outcomes = {}
+    for account in accounts:
+        if account.broker != Broker.ANGELONE or sessions.session_tokens(account):
+            continue
+        try:
+            adapter_for(account).login()
+            outcomes[account.client_id] = SessionHealth(ok=True, detail="logged in from the TOTP secret")
+        except BrokerError as exc:
+            outcomes[account.client_id] = SessionHealth(ok=False, detail=exc.message)
+    return outcomes
