@@ -150,7 +150,7 @@ def test_a_zerodha_session_ended_before_the_entry_skips_that_account_with_an_ale
     traveller, zerodha, angel = live_condor
     kite_fake.control(fill_later=0, expire_session=True)  # Kite ends the session before the entry
     angel_fake.control(fill_later=0)
-    entry = execution_run(new_execution(condor_of(zerodha)).pk)
+    entry = execution_run(execution_id=new_execution(condor_of(zerodha)).pk)
 
     assert kite_fake.orders() == []  # nothing reached Zerodha
     assert len(angel_fake.orders()) == 4  # Angel One traded
