@@ -19,12 +19,14 @@ def _check_credentials(broker: str, credentials: dict | None, *, existing: bool)
         raise DomainError({"credentials": {key: ["This field is required."] for key in missing}})
 
 
-def broker_account_create(*, owner, client_id: str, broker: str, name: str = "", credentials=None) -> BrokerAccount:
+def broker_account_create(
+    *, owner, client_id: str, broker: str, name: str = "", credentials=None, algo_id: str = ""
+) -> BrokerAccount:
     """Create an account for `owner`; a duplicate client_id for the same owner is a 400 on client_id."""
     _check_credentials(broker, credentials, existing=False)
     if BrokerAccount.objects.filter(owner=owner, client_id=client_id).exists():
         raise DomainError("You already have a broker account with this client_id.", field="client_id")
-    account = BrokerAccount(owner=owner, client_id=client_id, broker=broker, name=name)
+    account = BrokerAccount(owner=owner, client_id=client_id, broker=broker, name=name, algo_id=algo_id)
     account.credentials = credentials
     account.save()
     return account
@@ -45,6 +47,7 @@ def broker_account_update(*, account: BrokerAccount, **changes) -> BrokerAccount
         account.credentials = credentials
         account.session_token_encrypted = ""
         account.session_expires_at = None
+        account.last_error = ""  # new credentials: a refused login may be tried again
     account.save()
     return account
 
@@ -101,10 +104,12 @@ def zerodha_connect(*, account: BrokerAccount, request_token: str) -> BrokerAcco
     return ZerodhaBroker(account).connect(request_token)
 
 
-def broker_sessions_login(*, accounts=None) -> dict[str, SessionHealth]:
+def broker_sessions_login(*, accounts=None, retry_refused: bool = True) -> dict[str, SessionHealth]:
     """The morning routine the platform does by itself: every active Angel One account with credentials and no
     live session logs in from its TOTP secret (Zerodha needs the trader: Connect Zerodha). Returns each
-    account's outcome by client id; a refusal is recorded on the account (last_error), never raised."""
+    account's outcome by client id; a refusal is recorded on the account (last_error), never raised.
+    `retry_refused=False` leaves alone an account whose last login was refused: Angel One locks an account
+    after repeated wrong PINs, so only the morning run and a credentials change try again."""
     from . import sessions
 
     if accounts is None:
@@ -114,6 +119,8 @@ def broker_sessions_login(*, accounts=None) -> dict[str, SessionHealth]:
     outcomes = {}
     for account in accounts:
         if account.broker != Broker.ANGELONE or sessions.session_tokens(account):
+            continue
+        if not retry_refused and account.last_error.startswith("session: Angel One login failed"):
             continue
         try:
             adapter_for(account).login()

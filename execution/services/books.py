@@ -1,17 +1,41 @@
 """Each fill lands in the book of the strategy whose order it fills: Position is per (strategy, account,
 instrument), so two strategies trading the same contract on the same account never share a row."""
 
+import datetime as dt
 from decimal import Decimal
 
 from django.utils import timezone
 
+from brokers.quotes import is_stale
 from config.db import bulk_insert, bulk_update, rows_for_keys
 from market.calendar import EXCHANGE_TZ
 
 from ..models import Fill, Position
 
 
-def apply_fill(position: Position, *, side: str, quantity: int, price: Decimal) -> Decimal:
+def position_ltp(position: Position, *, now: dt.datetime) -> Decimal | None:
+    """The last fresh price of the position's contract (its instrument's quote), None when stale or missing:
+    nothing is decided on a stale price."""
+    quote = getattr(position.instrument, "quote", None)
+    if quote is None or is_stale(quote.updated_at, now):
+        return None
+    return quote.ltp
+
+
+def position_pnl_today(position: Position, *, now: dt.datetime) -> Decimal | None:
+    """Realized today plus unrealized at the last fresh price (None without one): what the daily-loss
+    monitor and the pre-trade daily-loss check both compare with max_daily_loss."""
+    today = now.astimezone(EXCHANGE_TZ).date()
+    realized = position.day_realized_pnl if position.day == today else Decimal(0)
+    if position.net_quantity == 0:
+        return realized
+    ltp = position_ltp(position, now=now)
+    if ltp is None:
+        return None
+    return realized + (ltp - position.average_price) * position.net_quantity
+
+
+def fill_apply(*, position: Position, side: str, quantity: int, price: Decimal) -> Decimal:
     """Update net quantity, average price and realized P&L in place; returns the P&L this fill realized."""
     signed = quantity if side == "BUY" else -quantity
     net = position.net_quantity
@@ -34,7 +58,7 @@ def apply_fill(position: Position, *, side: str, quantity: int, price: Decimal) 
     return realized
 
 
-def fills_record(fills: list[tuple]) -> int:
+def fills_record(*, fills: list[tuple]) -> int:
     """Record fills, each `(order, fill_id, quantity, price, at)`, exactly once (a fill id already stored for
     its order is ignored), and apply each new one to its strategy's Position. Call inside a transaction: the
     positions are locked first, so concurrent recorders of the same book take turns and a fill can never be
@@ -75,7 +99,7 @@ def fills_record(fills: list[tuple]) -> int:
         day = at.astimezone(EXCHANGE_TZ).date()
         if position.day != day:
             position.day, position.day_realized_pnl = day, Decimal(0)
-        position.day_realized_pnl += apply_fill(position, side=order.side, quantity=quantity, price=price)
+        position.day_realized_pnl += fill_apply(position=position, side=order.side, quantity=quantity, price=price)
     bulk_insert(new)
     now = timezone.now()
     for position in changed.values():

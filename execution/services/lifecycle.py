@@ -39,7 +39,7 @@ from config.db import bulk_insert
 from strategies.models import Leg, Strategy
 
 from ..models import Alert, Execution, Order, OrderEvent, Position
-from .alerts import new_alert
+from .alerts import alert_new
 from .claims import broker_call, lease
 from .contracts import slices
 from .plan import order_tag
@@ -271,10 +271,10 @@ def _failed_entry(execution, broker, account, orders, failures, now) -> list[Ale
             filled = ", ".join(_describe(o) for o in orders if o.filled_quantity) or "nothing"
             notes["phase"] = "kept"
             alerts.append(
-                new_alert(
-                    execution,
-                    Alert.Kind.FAILED,
-                    f"{strategy} ENTRY on {account.client_id}: {reason}. on_failed_entry KEEP: kept {filled}; "
+                alert_new(
+                    execution=execution,
+                    kind=Alert.Kind.FAILED,
+                    message=f"{strategy} ENTRY on {account.client_id}: {reason}. on_failed_entry KEEP: kept {filled}; "
                     "the shorts that leg hedges were not sent. Review the book.",
                     account=account,
                     severity="CRITICAL",
@@ -290,10 +290,10 @@ def _failed_entry(execution, broker, account, orders, failures, now) -> list[Ale
         orders.extend(o for o in unwind if o.pk not in {x.pk for x in orders})
         notes["phase"] = "closing"
         alerts.append(
-            new_alert(
-                execution,
-                Alert.Kind.FAILED,
-                f"{strategy} ENTRY on {account.client_id} could not complete ({notes['reason']}): unwinding, "
+            alert_new(
+                execution=execution,
+                kind=Alert.Kind.FAILED,
+                message=f"{strategy} ENTRY on {account.client_id} could not complete ({notes['reason']}): unwinding, "
                 f"closing {len(unwind)} order(s) at market",
                 account=account,
                 severity="WARNING",

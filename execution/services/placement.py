@@ -26,7 +26,7 @@ from ..models import Execution, Order
 from .claims import Leases, broker_call, claimed, executions_claim, orders_claim, sent_grace
 from .lifecycle import strategy_orders_cancel
 from .orders import events_record, order_transition, transition
-from .plan import Plan, plan_entries, plan_exits
+from .plan import Plan, entries_plan, exits_plan
 from .reconciliation import ABSENT, FAILED, order_reconcile
 from .results import answers_store, broker_results, executions_finish
 
@@ -161,6 +161,29 @@ def _abandon(by_execution: dict, leases: Leases, exc: BaseException) -> None:
         log.exception("could not mark the orders of a failed placement")
 
 
+def _blocked(by_execution: dict, pending: list[Order], guards: dict) -> list[Order]:
+    """SELLs that can no longer go because an order they wait for failed. On exit: always (a hedge is never
+    sold while the short it covers could not be bought back). On entry: only when nothing of the execution
+    on this account filled or still works, so there is nothing for on_failed_entry to unwind or keep."""
+    failed = (Order.Status.REJECTED, Order.Status.CANCELLED)
+    blocked = []
+    for execution_id, orders in by_execution.items():
+        waiting = [
+            o
+            for o in pending
+            if o.execution_id == execution_id
+            and o.status == Order.Status.PENDING
+            and any(g.status in failed for g in guards.get(o.pk, []))
+        ]
+        if not waiting:
+            continue
+        exit_ = orders[0].execution.execution_type == Execution.Type.EXIT
+        idle = all(o.filled_quantity == 0 and o.status in (*failed, Order.Status.PENDING) for o in orders)
+        if exit_ or idle:
+            blocked += waiting
+    return blocked
+
+
 def _place_account(account: BrokerAccount, by_execution: dict, products: dict, leases: Leases) -> None:
     """Place one account's orders of every execution in the batch that this worker still holds. First every
     order that waits for nothing (BUYs, and SELLs with no BUY of their option type in the execution); then
@@ -200,6 +223,7 @@ def _place_account(account: BrokerAccount, by_execution: dict, products: dict, l
             and all(g.status == Order.Status.FILLED for g in guards[o.pk])
         ]
         _send_many(broker, second, products)
+        _not_sent(_blocked(by_execution, pending, guards), "not sent: the order it waits for did not fill")
         leases.renew()
     except Exception as exc:  # a bug, a failing database or adapter: this account's orders end settled
         log.exception("placing orders of account %s failed", account.client_id)
@@ -257,10 +281,13 @@ def _write_intents(planned: list[tuple[Execution, Plan]]) -> tuple[list[Order] |
 def _plans(executions: list[Execution], now: dt.datetime) -> dict:
     entries = [e for e in executions if e.execution_type == Execution.Type.ENTRY]
     exits = [e for e in executions if e.execution_type != Execution.Type.ENTRY]
-    return {**(plan_entries(entries, now) if entries else {}), **(plan_exits(exits, now) if exits else {})}
+    return {
+        **(entries_plan(executions=entries, now=now) if entries else {}),
+        **(exits_plan(executions=exits, now=now) if exits else {}),
+    }
 
 
-def executions_run(execution_ids, *, now: dt.datetime | None = None) -> list[Execution]:
+def executions_run(*, execution_ids, now: dt.datetime | None = None) -> list[Execution]:
     """Claim, plan (first attempt only), write intents, place per account in parallel, finish. Returns the
     executions this call ran. Safe to call any number of times concurrently with overlapping ids: each
     execution is run by one caller only."""
@@ -320,12 +347,14 @@ def executions_run(execution_ids, *, now: dt.datetime | None = None) -> list[Exe
     return executions_finish(refused + held, plans, started, None if errors else by_execution)
 
 
-def batch_run(batch_id, *, now: dt.datetime | None = None) -> list[Execution]:
+def batch_run(*, batch_id, now: dt.datetime | None = None) -> list[Execution]:
     """The executions a tick message names by its batch id (ids only travel in the message)."""
-    return executions_run(list(Execution.objects.filter(batch=batch_id).values_list("pk", flat=True)), now=now)
+    return executions_run(
+        execution_ids=list(Execution.objects.filter(batch=batch_id).values_list("pk", flat=True)), now=now
+    )
 
 
-def execution_run(execution_id, *, now: dt.datetime | None = None) -> Execution | None:
+def execution_run(*, execution_id, now: dt.datetime | None = None) -> Execution | None:
     """One execution: a batch of one. None when another worker has it or it is finished."""
-    ran = executions_run([execution_id], now=now)
+    ran = executions_run(execution_ids=[execution_id], now=now)
     return ran[0] if ran else None

@@ -14,7 +14,7 @@ from brokers.adapters.base import OrderResult
 from config.db import bulk_update
 
 from ..models import Alert, Execution, Order
-from .alerts import new_alert
+from .alerts import alert_new
 from .claims import claimed
 from .orders import events_record, transition
 from .plan import Plan
@@ -227,31 +227,30 @@ def _finish(
         "execution_time_ms": round((time.monotonic() - started) * 1000),
     }
     alerts = []
-    if open_lines and not working:
-        alerts.append(
-            new_alert(
-                execution,
-                Alert.Kind.FAILED,
-                f"{execution.strategy} EXIT is not flat: still open {', '.join(open_lines)}. Close it by hand "
-                "or run the exit again.",
-                severity="CRITICAL",
-            )
-        )
     if status in (Execution.Status.FAILED, Execution.Status.PARTIAL):
         reasons = execution.error or "; ".join(
             f"{b['client_id']}: {b['reason'] or b['status']}" for b in brokers if b["status"] != "COMPLETED"
         )
+        not_flat = bool(open_lines) and not working  # an exit that left positions open: act now
         alerts.append(
-            new_alert(
-                execution, Alert.Kind.FAILED, f"{execution.strategy} {execution.execution_type} {status}: {reasons}"
+            alert_new(
+                execution=execution,
+                kind=Alert.Kind.FAILED,
+                message=f"{execution.strategy} {execution.execution_type} {status}: {reasons}"
+                + (
+                    ". The book is not flat: close what is still open by hand or run the exit again."
+                    if not_flat
+                    else ""
+                ),
+                severity=Alert.Severity.CRITICAL if not_flat else Alert.Severity.WARNING,
             )
         )
     if unknown:
         alerts.append(
-            new_alert(
-                execution,
-                Alert.Kind.UNKNOWN_ORDER,
-                f"{unknown} order(s) of {execution.strategy} have an unknown outcome; reconciliation will look them up",
+            alert_new(
+                execution=execution,
+                kind=Alert.Kind.UNKNOWN_ORDER,
+                message=f"{unknown} order(s) of {execution.strategy} have an unknown outcome; reconciliation will look them up",
                 severity="CRITICAL",
             )
         )

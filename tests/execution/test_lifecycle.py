@@ -66,7 +66,7 @@ def limit_condor(frozen, condor):
 
 
 def test_default_policy_completes_a_limit_entry_and_exit_that_rest_first(frozen, limit_condor):
-    execution = execution_run(new_execution(limit_condor).pk)
+    execution = execution_run(execution_id=new_execution(limit_condor).pk)
     assert execution.status == Execution.Status.WORKING
     assert Order.objects.filter(execution=execution, side="BUY", status="OPEN").count() == 4  # resting hedges
     assert Order.objects.filter(execution=execution, side="SELL", status="PENDING").count() == 4  # wait for them
@@ -84,7 +84,7 @@ def test_default_policy_completes_a_limit_entry_and_exit_that_rest_first(frozen,
     assert all(report["ok"] for report in reconciled()), reconciled()
     assert len(book(limit_condor)) == 8
 
-    exit_ = run_until_settled(frozen, execution_run(new_execution(limit_condor, "EXIT").pk))
+    exit_ = run_until_settled(frozen, execution_run(execution_id=new_execution(limit_condor, "EXIT").pk))
 
     assert exit_.status == Execution.Status.COMPLETED, exit_.error
     assert book(limit_condor) == {}
@@ -96,7 +96,7 @@ def test_default_policy_completes_a_limit_entry_and_exit_that_rest_first(frozen,
 def test_a_short_waits_only_for_its_own_hedge(frozen, limit_condor):
     limit_condor.legs.filter(leg_type="PUT").update(chase_after_seconds=600)  # the put hedge keeps resting
     limit_condor.legs.filter(leg_type="CALL").update(order_type="MARKET")
-    execution = execution_run(new_execution(limit_condor).pk)
+    execution = execution_run(execution_id=new_execution(limit_condor).pk)
     for _ in range(3):
         feed_second(frozen)
     by_leg = dict(
@@ -114,7 +114,7 @@ def test_a_hedge_that_cannot_fill_within_its_chase_unwinds_the_entry_at_market(f
     limit_condor.legs.exclude(leg_no=2).update(order_type="MARKET")
     # The put hedge (leg 2, the account's first BUY) finds no seller at any price.
     PaperFault.objects.create(account=zerodha, kind="ILLIQUID", side="BUY")
-    execution = execution_run(new_execution(limit_condor).pk)
+    execution = execution_run(execution_id=new_execution(limit_condor).pk)
 
     execution = run_until_settled(frozen, execution)
 
@@ -140,7 +140,7 @@ def test_keep_leaves_what_filled_and_raises_a_critical_alert(frozen, limit_condo
     limit_condor.legs.update(order_type="MARKET")
     zerodha = BrokerAccount.objects.get(client_id="ZERODHA123")
     PaperFault.objects.create(account=zerodha, kind="REJECT", side="BUY", message="RMS: margin")
-    execution = run_until_settled(frozen, execution_run(new_execution(limit_condor).pk))
+    execution = run_until_settled(frozen, execution_run(execution_id=new_execution(limit_condor).pk))
 
     by_leg = dict(Order.objects.filter(execution=execution, broker_account=zerodha).values_list("leg_no", "status"))
     assert by_leg == {1: "CANCELLED", 2: "REJECTED", 3: "FILLED", 4: "FILLED"}
@@ -155,7 +155,7 @@ def test_keep_leaves_what_filled_and_raises_a_critical_alert(frozen, limit_condo
 
 def test_an_exit_cancels_the_working_entry_first_and_closes_the_actual_book(frozen, limit_condor):
     limit_condor.legs.update(chase_after_seconds=600)  # nothing is chased: the entry keeps working
-    entry = execution_run(new_execution(limit_condor).pk)
+    entry = execution_run(execution_id=new_execution(limit_condor).pk)
     zerodha = BrokerAccount.objects.get(client_id="ZERODHA123")
     put_hedge = Order.objects.get(execution=entry, broker_account=zerodha, leg_no=2)
     cross(put_hedge)
@@ -163,7 +163,9 @@ def test_an_exit_cancels_the_working_entry_first_and_closes_the_actual_book(froz
     assert Order.objects.get(execution=entry, broker_account=zerodha, leg_no=1).status == "OPEN"
     limit_condor.legs.update(chase_after_seconds=5)  # the exit chases at the default pace
 
-    exit_ = execution_run(new_execution(limit_condor, "EXIT", due_at=MONDAY_0930 + dt.timedelta(seconds=1)).pk)
+    exit_ = execution_run(
+        execution_id=new_execution(limit_condor, "EXIT", due_at=MONDAY_0930 + dt.timedelta(seconds=1)).pk
+    )
     exit_ = run_until_settled(frozen, exit_)
     entry.refresh_from_db()
 
@@ -179,8 +181,8 @@ def test_an_exit_cancels_the_working_entry_first_and_closes_the_actual_book(froz
 
 def test_an_exit_while_nothing_has_filled_yet_says_so(frozen, limit_condor):
     limit_condor.legs.update(chase_after_seconds=600)
-    entry = execution_run(new_execution(limit_condor).pk)
-    exit_ = execution_run(new_execution(limit_condor, "EXIT").pk)
+    entry = execution_run(execution_id=new_execution(limit_condor).pk)
+    exit_ = execution_run(execution_id=new_execution(limit_condor, "EXIT").pk)
     assert exit_.status == Execution.Status.COMPLETED
     assert exit_.error.startswith("nothing to exit: no working order of the strategy had filled")
     assert "cancelled 8 working order(s)" in exit_.error
@@ -190,14 +192,14 @@ def test_an_exit_while_nothing_has_filled_yet_says_so(frozen, limit_condor):
 
 def test_an_exit_that_cannot_close_raises_a_critical_alert_naming_what_is_open(frozen, limit_condor):
     limit_condor.legs.update(order_type="MARKET")
-    run_until_settled(frozen, execution_run(new_execution(limit_condor).pk))
+    run_until_settled(frozen, execution_run(execution_id=new_execution(limit_condor).pk))
     angel = BrokerAccount.objects.get(client_id="ANGELONE456")
     PaperFault.objects.create(account=angel, kind="REJECT", side="BUY", remaining=1, message="RMS: blocked")
-    exit_ = run_until_settled(frozen, execution_run(new_execution(limit_condor, "EXIT").pk))
+    exit_ = run_until_settled(frozen, execution_run(execution_id=new_execution(limit_condor, "EXIT").pk))
 
     assert exit_.status == Execution.Status.PARTIAL
     alert = Alert.objects.get(severity="CRITICAL", execution=exit_, kind="FAILED")
-    assert "is not flat: still open ANGELONE456" in alert.message
+    assert "still open: ANGELONE456" in alert.message and "The book is not flat" in alert.message
     held = book(limit_condor)
     assert held and all(k[0] == "ANGELONE456" for k in held)
     # The refused buy-back keeps its hedge: the account is never left net short an uncovered type.
