@@ -186,7 +186,7 @@ def test_run_again_message_speaks_to_traders_and_the_confirmation_says_paper(pag
     strategy = iron_condor(owner=user)
     allocate_seed_001(strategy, user)
     html = page.get("/schedule/").content.decode()
-    assert "Place paper (simulated) orders for" in html and "(paper)</option>" in html
+    assert "Place paper (simulated) orders for" in html and 'data-paper="true"' in html
     assert "Run again anyway" in html
     execution = new_execution(strategy, trigger="MANUAL")
     Execution.objects.filter(pk=execution.pk).update(status="COMPLETED")
