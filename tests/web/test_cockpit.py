@@ -206,3 +206,12 @@ def test_api_conflict_still_names_force_for_integrators(frozen, api, user):
         format="json",
     )
     assert response.status_code == 409 and "force=true" in response.json()["detail"]
+
+
+def test_a_running_execution_page_refreshes_until_it_finishes(page, user, frozen):
+    strategy = iron_condor(owner=user)
+    execution = new_execution(strategy, trigger="MANUAL")
+    Execution.objects.filter(pk=execution.pk).update(status="IN_PROGRESS")
+    assert 'hx-trigger="every 1s"' in page.get(f"/executions/{execution.pk}/").content.decode()
+    Execution.objects.filter(pk=execution.pk).update(status="COMPLETED")
+    assert 'hx-trigger="every 1s"' not in page.get(f"/executions/{execution.pk}/").content.decode()
