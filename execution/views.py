@@ -24,6 +24,7 @@ from strategies.models import Strategy
 from . import selectors
 from .models import Alert, Execution, Order
 from .services import killswitch, monitors, schedule
+from .services.orders import WORKING as WORKING_ORDERS
 
 
 def _send(execution_id, due_at=None):
@@ -66,7 +67,6 @@ def _book(user, **filters):
 
 
 SCHEDULE_STATUS = {"SCHEDULED": "PLANNED", "IN_PROGRESS": "RUNNING"}
-WORKING = [Order.Status.PENDING, Order.Status.SENT, Order.Status.OPEN, Order.Status.PARTIAL, Order.Status.UNKNOWN]
 
 
 def _schedule_panel(user, now):
@@ -103,7 +103,7 @@ PANELS = {
     "market": _market_panel,
     "working": lambda user, now: {
         "working": selectors.orders_for(owner=user)
-        .filter(status__in=WORKING)
+        .filter(status__in=WORKING_ORDERS)
         .select_related("strategy")
         .order_by("-created_at")[:50]
     },

@@ -295,6 +295,25 @@ def _leg_submission(request, *, leg_no=None):
     return values, data
 
 
+STRIKE_LABELS = {"DELTA": "delta", "STRIKE_DISTANCE": "distance from ATM", "ATM_OFFSET": "ATM offset"}
+
+
+def _trader_warnings(serializer, leg) -> list[str]:
+    """The API's warnings in a trader's words: a blank strike parameter names the default the leg now uses."""
+    notes = []
+    for warning in serializer.warnings:
+        if "no strike_selection_config given" in warning:
+            method = leg.strike_selection_config.get("method", leg.entry_by)
+            value = leg.strike_selection_config.get(METHOD_PARAMETER.get(method, ""), "")
+            notes.append(
+                f"Leg {leg.leg_no}: the strike parameter was blank, so it uses the default "
+                f"{STRIKE_LABELS.get(method, method.lower())} {value}."
+            )
+        else:
+            notes.append(warning)
+    return notes
+
+
 def _leg_state(values, errors=None, warnings=None) -> dict:
     by_field, others = split_errors(errors or {}, LEG_FIELDS, LEG_ERROR_ALIASES)
     return {"values": values, "errors": by_field, "other_errors": others, "warnings": warnings or []}
@@ -530,14 +549,14 @@ def leg_add(request, strategy_id):
             return render(request, "strategies/_leg_add.html", context, status=400)
         return _builder(request, strategy, add_state=state, status=400)
     if not request.htmx:
-        for warning in serializer.warnings:
+        for warning in _trader_warnings(serializer, leg):
             messages.warning(request, warning)
         messages.success(request, f"Leg {leg.leg_no} added.")
         return redirect(reverse("strategies:detail", args=[strategy.pk]) + "#legs")
     leg.strategy = strategy
     context = {
         "strategy": strategy,
-        "add": _leg_state(_new_leg_values(strategy), warnings=serializer.warnings),
+        "add": _leg_state(_new_leg_values(strategy), warnings=_trader_warnings(serializer, leg)),
         "added": {"leg": leg, **_leg_state(_leg_values(leg), warnings=[f"Leg {leg.leg_no} added."])},
         **_choices(),
     }
@@ -571,12 +590,12 @@ def leg_update(request, strategy_id, leg_no):
             return render(request, "strategies/_leg.html", context, status=400)
         return _builder(request, strategy, leg_states={leg.leg_no: state}, status=400)
     if not request.htmx:
-        for warning in serializer.warnings:
+        for warning in _trader_warnings(serializer, leg):
             messages.warning(request, warning)
         messages.success(request, f"Leg {leg.leg_no} saved.")
         return redirect(reverse("strategies:detail", args=[strategy.pk]) + "#legs")
     leg.strategy = strategy
-    notes = [*serializer.warnings, f"Leg {leg.leg_no} saved."]
+    notes = [*_trader_warnings(serializer, leg), f"Leg {leg.leg_no} saved."]
     context = {"strategy": strategy, "row": {"leg": leg, **_leg_state(_leg_values(leg), warnings=notes)}, **_choices()}
     return hx_trigger(render(request, "strategies/_leg.html", context), LEGS_CHANGED)
 
