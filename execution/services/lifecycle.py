@@ -504,10 +504,12 @@ def executions_advance(*, now: dt.datetime | None = None) -> int:
 
 def orders_work(*, now: dt.datetime | None = None) -> None:
     """What the feed loop runs every second and the minute tick once: a sync pass, then a chase pass. Nothing
-    but one indexed EXISTS query when no order works."""
+    but two indexed EXISTS queries when no order and no execution works."""
     from .sync import orders_sync_all
 
-    if not Order.objects.filter(status__in=NOT_FINAL).exists():
+    if Order.objects.filter(status__in=NOT_FINAL).exists():
+        orders_sync_all()
+    elif not Execution.objects.filter(status=Execution.Status.WORKING).exists():
         return
-    orders_sync_all()
+    # Also when every order is final: reconciliation may have settled the last one; the execution settles here.
     executions_advance(now=now)
