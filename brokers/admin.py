@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from config import jsontext
 
+from .adapters.base import credentials_errors
 from .models import BrokerAccount, Instrument, PaperFault, PaperOrder, Quote
 
 
@@ -56,6 +57,14 @@ class BrokerAccountAdminForm(forms.ModelForm):
         if not_strings:
             raise ValidationError(f"Every credential value must be a string; not: {', '.join(not_strings)}.")
         return value
+
+    def clean(self):
+        cleaned = super().clean()
+        credentials = cleaned.get("credentials_json")
+        if credentials:
+            for key, messages in credentials_errors(cleaned.get("broker") or self.instance.broker, credentials).items():
+                self.add_error("credentials_json", f"{key}: {messages[0]}" if key != "credentials" else messages[0])
+        return cleaned
 
     def save(self, commit=True):
         credentials = self.cleaned_data.get("credentials_json")
