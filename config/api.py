@@ -119,3 +119,15 @@ def validate_each(items, make_serializer):
     if errors:
         raise serializers.ValidationError(errors)
     return validated, used
+
+
+class PerformanceMetricsSerializer(serializers.Serializer):
+    """Seed 001's performance_metrics, computed from the daily marks (analytics), never typed in. Percentages
+    (12.5 is 12.5 %) except the Sharpe ratio; null until there is enough history to define a figure."""
+
+    total_return = serializers.FloatField(allow_null=True, help_text="% compounded on deployed capital")
+    sharpe_ratio = serializers.FloatField(allow_null=True, help_text="252 trading days, risk-free rate a setting")
+    max_drawdown = serializers.FloatField(allow_null=True, help_text="% fall from the running equity peak")
+    win_rate = serializers.FloatField(allow_null=True, help_text="% of closed trades (an entry and its exit) won")
+    monthly_return = serializers.FloatField(allow_null=True, help_text="% geometric mean per calendar month")
+    volatility = serializers.FloatField(allow_null=True, help_text="% annualised standard deviation of daily returns")

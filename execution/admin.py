@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Alert, Execution, Fill, Order, Position
+from .models import Alert, Execution, Fill, Order, OrderEvent, Position
 
 
 class ViewOnlyAdminMixin:
@@ -105,6 +105,14 @@ class FillInline(ViewOnlyAdminMixin, admin.TabularInline):
     readonly_fields = fields
 
 
+class OrderEventInline(ViewOnlyAdminMixin, admin.TabularInline):
+    model = OrderEvent
+    extra = 0
+    fields = ["at", "from_status", "to_status", "source", "filled_quantity", "quantity", "price", "detail"]
+    readonly_fields = fields
+    ordering = ["at", "id"]
+
+
 @admin.register(Order)
 class OrderAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
@@ -132,7 +140,7 @@ class OrderAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     ]
     list_select_related = ["strategy", "broker_account", "instrument"]
     date_hierarchy = "created_at"
-    inlines = [FillInline]
+    inlines = [OrderEventInline, FillInline]
 
     def get_queryset(self, request):
         # The changelist skips list_select_related once the queryset has a select_related, so name them all:
@@ -142,6 +150,15 @@ class OrderAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
             .get_queryset(request)
             .select_related(*self.list_select_related, "execution__strategy", "leg__strategy")
         )
+
+
+@admin.register(OrderEvent)
+class OrderEventAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["order__tag", "at", "from_status", "to_status", "source", "filled_quantity", "quantity", "price"]
+    list_filter = ["source", "to_status", "order__broker_account__broker", "at"]
+    search_fields = ["order__tag", "order__broker_order_id", "detail"]
+    list_select_related = ["order"]
+    date_hierarchy = "at"
 
 
 @admin.register(Fill)

@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from celery import current_app, shared_task
 from django.utils import timezone
 
-from .services import monitors, placement, reconciliation, schedule
+from .services import monitors, placement, reconciliation, schedule, sync
 
 
 def _send(execution_id, due_at):
@@ -21,11 +21,13 @@ def sender():
 
 @shared_task(ignore_result=True)
 def tick():
-    """Every minute: materialize and enqueue what is due, reconcile unknown orders, run the monitors."""
+    """Every minute: materialize and enqueue what is due, one order sync pass (so that no fill depends on the
+    feed loop staying alive), reconcile unknown orders, run the monitors."""
     now = timezone.now()
     schedule.executions_materialize(now=now)
     with sender() as send:
         schedule.executions_enqueue(now=now, send=send)
+    sync.orders_sync_all()
     reconciliation.orders_reconcile(now=now)
     monitors.run_all(now=now, send=_send)
 

@@ -190,8 +190,10 @@ def detail(request, execution_id):
         .select_related("broker_account", "instrument")
         .order_by("broker_account__client_id", "sequence")
     )
+    timeline = selectors.order_timeline(orders)
     by_account = {}
     for order in orders:
+        order.timeline = timeline[order.pk]
         by_account.setdefault(order.broker_account.client_id, []).append(order)
     brokers = []
     for broker in execution.execution_results.get("broker_executions", []):
@@ -200,7 +202,11 @@ def detail(request, execution_id):
     return render(
         request,
         template,
-        {"execution": execution, "brokers": brokers, "running": execution.status in ("SCHEDULED", "IN_PROGRESS")},
+        {
+            "execution": execution,
+            "brokers": brokers,
+            "running": execution.status in ("SCHEDULED", "IN_PROGRESS", "WORKING"),
+        },
     )
 
 

@@ -6,6 +6,7 @@ from rest_framework import serializers
 from config.api import (
     HHMMField,
     MoneyField,
+    PerformanceMetricsSerializer,
     RejectUnknownFieldsMixin,
     StrictBooleanField,
     StrictCharField,
@@ -251,6 +252,7 @@ class StrategySerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
         required=False,
         help_text="Derived from product (MIS → true). If given it must agree with product.",
     )
+    performance_metrics = PerformanceMetricsSerializer(read_only=True)
     legs = serializers.SerializerMethodField()
 
     class Meta:
@@ -272,6 +274,7 @@ class StrategySerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
             "created_by_type",
             "version",
             "archived_at",
+            "performance_metrics",
             "created_at",
             "updated_at",
             "legs",

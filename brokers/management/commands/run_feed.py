@@ -75,7 +75,11 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="Run one cycle now and exit")
         parser.add_argument("--cycles", type=int, default=None, help="Stop after this many cycles")
         parser.add_argument("--interval", type=float, default=1.0, help="Seconds between cycles (default 1)")
-        parser.add_argument("--no-monitors", action="store_true", help="Do not check stop-losses after each cycle")
+        parser.add_argument(
+            "--no-monitors",
+            action="store_true",
+            help="Do not sync working orders nor check stop-losses after each cycle",
+        )
         parser.add_argument(
             "--strikes", type=int, default=None, help="Strike steps each side of the money to quote (default 30)"
         )
@@ -108,10 +112,22 @@ class Command(BaseCommand):
             except Exception:  # the feed must keep running; the minute tick checks again
                 logger.exception("Stop-loss check after a feed cycle failed.")
 
+        def sync_orders() -> None:
+            """While any order works at a broker, its state is pulled every cycle (every second): one status
+            call per account with working orders; nothing at all when none works."""
+            from execution.services.sync import orders_sync_all
+
+            try:
+                orders_sync_all()
+            except Exception:  # the feed must keep running; the minute tick syncs too
+                logger.exception("Order sync after a feed cycle failed.")
+
         window: list[float] = []
         totals = {"skipped": 0, "failed": 0, "quotes": 0}
 
         def on_cycle(report: CycleReport) -> None:
+            if not no_monitors:
+                sync_orders()
             if report.result is not None and not no_monitors:
                 check_stop_losses()
             window.append(report.duration)
