@@ -28,7 +28,7 @@ from . import services
 from .api.serializers import AllocationWriteSerializer
 from .lots import LEG_LEVEL, STRATEGY_LEVEL, LotsError, OverrideSpec, allocate
 from .models import Allocation
-from .selectors import allocations_for_strategy, leg_spec
+from .selectors import allocations_for_strategy, leg_spec, margin_over_capital
 
 MODES = [(LEG_LEVEL, "Per leg"), (STRATEGY_LEVEL, "Multiplier")]
 
@@ -238,7 +238,7 @@ def _compute(request, rows: list[Row], legs: list[Leg], spec) -> None:
             )
 
 
-def _totals(rows: list[Row], legs: list[Leg], spec) -> dict:
+def _totals(rows: list[Row], legs: list[Leg], spec, *, basket=None) -> dict:
     counted = [row for row in rows if row.computed]
     columns = []
     for index, leg in enumerate(legs):
@@ -258,6 +258,7 @@ def _totals(rows: list[Row], legs: list[Leg], spec) -> dict:
         "lots": indian_grouping(total_lots),
         "quantity": indian_grouping(total_lots * spec.lot_size) if spec.lot_size else "—",
         "margin": indian_grouping(sum(margins)) if margin_known else "—",
+        "over_capital": margin_over_capital(sum(margins), basket) if margin_known else None,
         "accounts": sum(1 for row in rows if row.on),
         "complete": all(row.computed for row in rows if row.on),
     }
@@ -288,7 +289,7 @@ def _context(strategy, rows, legs, spec, *, general_errors=()) -> dict:
         "legs": legs,
         "spec": spec,
         "modes": MODES,
-        "totals": _totals(rows, legs, spec),
+        "totals": _totals(rows, legs, spec, basket=strategy.basket),
         "notices": notices,
         "general_errors": list(general_errors),
         "margin_formula": MARGIN_FORMULA,

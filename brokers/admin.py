@@ -7,6 +7,8 @@ from django.core.validators import RegexValidator
 from django.utils import timezone
 
 from config import jsontext
+from config.admin_guard import OwnerChangeGuardMixin
+from limits.admin import AccountLimitsInline
 
 from .adapters.base import credentials_errors
 from .models import BrokerAccount, Instrument, PaperFault, PaperOrder, Quote
@@ -19,7 +21,7 @@ class WriteOnlyTextarea(forms.Textarea):
         return None
 
 
-class BrokerAccountAdminForm(forms.ModelForm):
+class BrokerAccountAdminForm(OwnerChangeGuardMixin, forms.ModelForm):
     credentials_json = forms.CharField(
         label="Credentials (JSON)",
         required=False,
@@ -111,6 +113,7 @@ class BrokerAccountAdmin(admin.ModelAdmin):
         ("Timestamps", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
     actions = ["block_entries", "flatten_and_block", "clear_entry_block", "reconcile"]
+    inlines = [AccountLimitsInline]  # the account's size limits (blank: its owner's, else the default)
 
     @admin.display(description="Has credentials", boolean=True)
     def has_credentials_display(self, obj):

@@ -217,7 +217,12 @@ class AlertAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False  # alerts are a record; the only change is acknowledging them (the action)
 
-    @admin.action(description="Acknowledge selected alerts", permissions=["view"])
+    def has_acknowledge_permission(self, request):
+        # Acknowledging changes the alert: view-only staff may read alerts, not clear them.
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    @admin.action(description="Acknowledge selected alerts", permissions=["acknowledge"])
     def acknowledge(self, request, queryset):
         changed = queryset.filter(acknowledged_at=None).update(acknowledged_at=timezone.now())
         self.message_user(request, f"Acknowledged {changed} alert(s).")

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from allocations.admin import AllocationSummaryInline
+from config.admin_guard import OwnerChangeGuardMixin
 
 from .models import LEG_SETTINGS, WEEKDAYS, Leg, Strategy
 
@@ -66,7 +67,7 @@ class LegInline(admin.TabularInline):
     formfield_overrides = {models.JSONField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 36})}}
 
 
-class StrategyAdminForm(forms.ModelForm):
+class StrategyAdminForm(OwnerChangeGuardMixin, forms.ModelForm):
     entry_days = forms.MultipleChoiceField(choices=DAY_CHOICES, required=False, widget=forms.CheckboxSelectMultiple)
     exit_days = forms.MultipleChoiceField(choices=DAY_CHOICES, required=False, widget=forms.CheckboxSelectMultiple)
 

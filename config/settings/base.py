@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "strategies",
     "allocations",
     "execution",
+    "limits",
     "analytics",
 ]
 
@@ -214,6 +215,14 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": CELERY_QUEUE_DIR,
         "control_folder": str(Path(CELERY_QUEUE_DIR) / "control"),
     }
+
+# Size limits per account (limits app): ops override them per account or per user in the admin.
+TRADING_LIMITS = {
+    "max_lots_per_leg": env.int("LIMIT_MAX_LOTS_PER_LEG", default=100),
+    "max_lots_per_execution": env.int("LIMIT_MAX_LOTS_PER_EXECUTION", default=400),
+    "max_orders_per_execution": env.int("LIMIT_MAX_ORDERS_PER_EXECUTION", default=100),
+    "max_margin_percent": env.float("LIMIT_MAX_MARGIN_PERCENT", default=90.0),
+}
 
 # Execution engine knobs (seconds).
 EXECUTION_LATENESS_BUDGET_SECONDS = env.int("EXECUTION_LATENESS_BUDGET_SECONDS", default=30)

@@ -278,7 +278,7 @@ def plan_entries(executions: list[Execution], now: dt.datetime) -> dict:
     allocations_of: dict = {}
     for allocation in (
         Allocation.objects.filter(strategy_id__in=strategy_ids, status=Allocation.Status.ACTIVE)
-        .select_related("broker_account", "strategy__basket")
+        .select_related("broker_account", "strategy__basket", *risk.SIZE_LIMITS_RELATED)
         .prefetch_related(Prefetch("leg_overrides", queryset=LegOverride.objects.select_related("leg")))
         .order_by("priority", "broker_account__client_id")
     ):
@@ -369,7 +369,10 @@ def _plan_entry(execution: Execution, legs, allocations, chain, days, now) -> Pl
                 position_value=value,
                 margin=spot_margin,
                 funds=adapter_for(account).available_funds(),
+                lots_per_leg={r.leg_no: r.final_lots for r in plan.legs},
+                client_id=account.client_id,
             ),
+            size_limits=risk.size_limits(account),
         )  # fmt: skip
         if reason:
             plan.skipped = f"risk limit: {reason}"
