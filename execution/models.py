@@ -226,6 +226,8 @@ class Alert(models.Model):
         RECONCILIATION = "RECONCILIATION"
         KILL_SWITCH = "KILL_SWITCH"
         FAILED = "FAILED"
+        CALENDAR = "CALENDAR"
+        SESSION = "SESSION"
 
     class Severity(models.TextChoices):
         INFO = "INFO"

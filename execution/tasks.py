@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from celery import current_app, shared_task
 from django.utils import timezone
 
-from .services import monitors, placement, reconciliation, schedule, sync
+from .services import monitors, placement, readiness, reconciliation, schedule, session_readiness, sync
 
 
 def _send(execution_id, due_at):
@@ -30,6 +30,7 @@ def tick():
     sync.orders_sync_all()
     reconciliation.orders_reconcile(now=now)
     monitors.run_all(now=now, send=_send)
+    session_readiness.sessions_readiness_alert(now=now)
 
 
 @shared_task(ignore_result=True, acks_late=True)
@@ -41,6 +42,12 @@ def run_execution(execution_id):
 def run_batch(batch_id):
     """The executions the tick put in one batch (all due at the same instant), run together."""
     placement.batch_run(batch_id)
+
+
+@shared_task(ignore_result=True)
+def calendar_readiness():
+    """Every morning: from 30 days before the holiday calendar's horizon, alert with the command to run."""
+    readiness.calendar_readiness_alert(now=timezone.now())
 
 
 @shared_task(ignore_result=True)

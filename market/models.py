@@ -46,3 +46,20 @@ class TradingSession(models.Model):
 
     def __str__(self):
         return f"{self.exchange} {self.date} {self.open_time}-{self.close_time}"
+
+
+class CalendarHorizon(models.Model):
+    """How far ahead an exchange's holidays are known ("confirmed until"). Past it the platform trades days
+    as ordinary weekdays, marks them "unconfirmed" in the schedule and raises a daily readiness alert from
+    30 days before (see `market.horizon`). Seeding and imports only ever move it later; ops may edit it."""
+
+    exchange = models.CharField(max_length=4, choices=Exchange.choices, unique=True)
+    confirmed_until = models.DateField(help_text="The last day whose holidays are known.")
+    source = models.CharField(max_length=200, blank=True, default="", help_text="What confirmed it.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["exchange"]
+
+    def __str__(self):
+        return f"{self.exchange} confirmed until {self.confirmed_until}"
