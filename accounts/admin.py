@@ -2,8 +2,6 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
-from limits.admin import UserLimitsInline
-
 from .models import TokenVersion
 from .services import user_tokens_revoke
 
@@ -29,7 +27,6 @@ admin.site.unregister(User)
 @admin.register(User)
 class PlatformUserAdmin(UserAdmin):
     actions = ["revoke_sessions"]
-    inlines = [*UserAdmin.inlines, UserLimitsInline]  # the user's size limits (blank: the default)
 
     @admin.action(
         description="Revoke sessions: sign out everywhere (every token and browser session)", permissions=["change"]

@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from config import jsontext
 from config.admin_guard import OwnerChangeGuardMixin
-from limits.admin import AccountLimitsInline
 
 from .adapters.base import credentials_errors
 from .models import BrokerAccount, Instrument, PaperFault, PaperOrder, Quote
@@ -113,7 +112,6 @@ class BrokerAccountAdmin(admin.ModelAdmin):
         ("Timestamps", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
     actions = ["block_entries", "flatten_and_block", "clear_entry_block", "reconcile"]
-    inlines = [AccountLimitsInline]  # the account's size limits (blank: its owner's, else the default)
 
     @admin.display(description="Has credentials", boolean=True)
     def has_credentials_display(self, obj):

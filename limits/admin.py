@@ -31,19 +31,3 @@ class UserLimitsAdmin(admin.ModelAdmin):
     search_fields = ["user__username"]
     list_select_related = ["user"]
     autocomplete_fields = ["user"]
-
-
-class AccountLimitsInline(admin.StackedInline):
-    """On the broker account's admin page: ops set this account's limits there."""
-
-    model = AccountLimits
-    can_delete = True
-    extra = 0
-    max_num = 1
-
-
-class UserLimitsInline(admin.StackedInline):
-    model = UserLimits
-    can_delete = True
-    extra = 0
-    max_num = 1

@@ -108,6 +108,15 @@ def test_an_entry_whose_margin_exceeds_the_share_of_funds_skips_the_account(froz
     assert brokers["ZERODHA123"]["status"] == "COMPLETED"
 
 
-def test_limits_are_editable_in_the_admin_on_the_account_page(admin_client, zerodha):
-    page = admin_client.get(f"/admin/brokers/brokeraccount/{zerodha.pk}/change/").content.decode()
-    assert "max_lots_per_leg" in page
+def test_ops_set_an_accounts_limits_in_the_admin(admin_client, zerodha):
+    response = admin_client.post(
+        "/admin/limits/accountlimits/add/", {"broker_account": zerodha.pk, "max_lots_per_leg": 7}
+    )
+    assert response.status_code == 302
+    assert AccountLimits.objects.get(broker_account=zerodha).max_lots_per_leg == 7
+
+
+def test_ops_set_a_users_limits_in_the_admin(admin_client, user):
+    response = admin_client.post("/admin/limits/userlimits/add/", {"user": user.pk, "max_margin_percent": "50"})
+    assert response.status_code == 302
+    assert UserLimits.objects.get(user=user).max_margin_percent == 50
