@@ -1,9 +1,14 @@
 // Page behaviour from a file, not inline: the Content-Security-Policy allows scripts from this site only.
 
-// <form data-confirm="..."> asks before submitting.
+// <form data-confirm="..."> asks before submitting; <form data-confirm-from="select-name"> asks the
+// data-confirm of the selected option of that select.
 document.addEventListener("submit", function (event) {
-  var form = event.target;
-  if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+  var form = event.target, message = form.dataset && form.dataset.confirm;
+  if (form.dataset && form.dataset.confirmFrom && form.elements[form.dataset.confirmFrom]) {
+    var option = form.elements[form.dataset.confirmFrom].selectedOptions[0];
+    message = option && option.dataset.confirm;
+  }
+  if (message && !window.confirm(message)) {
     event.preventDefault();
     event.stopImmediatePropagation();
   }
