@@ -89,7 +89,7 @@ def test_dashboard_follows_a_scheduled_entry_from_planned_to_completed_without_r
 
         executions_materialize(now=timezone.now())  # what the minute tick and a worker do
         execution = Execution.objects.get(strategy=strategy, execution_type="ENTRY")
-        done = execution_run(execution.pk)
+        done = execution_run(execution_id=execution.pk)
         assert done.status == "COMPLETED", done.execution_results
 
         page.wait_for_function(
