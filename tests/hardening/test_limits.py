@@ -78,7 +78,7 @@ def test_an_entry_over_an_accounts_lots_limit_skips_that_account_with_the_reason
     make_chain()
     zerodha = condor.allocations.get(broker_account__client_id="ZERODHA123").broker_account
     AccountLimits.objects.create(broker_account=zerodha, max_lots_per_leg=2)  # seed 001 gives it 3 on leg 1
-    execution = execution_run(new_execution(condor).pk)
+    execution = execution_run(execution_id=new_execution(condor).pk)
     brokers = {b["client_id"]: b for b in execution.execution_results["broker_executions"]}
     assert brokers["ZERODHA123"]["status"] == "SKIPPED"
     assert "max_lots_per_leg" in brokers["ZERODHA123"]["reason"]
@@ -91,7 +91,7 @@ def test_an_entry_over_the_orders_limit_skips_the_account(frozen, condor):
     make_chain(freeze=65)  # one lot per order: ANGELONE456's 10 lots are 10 orders
     angel = condor.allocations.get(broker_account__client_id="ANGELONE456").broker_account
     AccountLimits.objects.create(broker_account=angel, max_orders_per_execution=9)
-    execution = execution_run(new_execution(condor).pk)
+    execution = execution_run(execution_id=new_execution(condor).pk)
     brokers = {b["client_id"]: b for b in execution.execution_results["broker_executions"]}
     assert "max_orders_per_execution" in brokers["ANGELONE456"]["reason"]
     assert brokers["ZERODHA123"]["status"] == "COMPLETED"
@@ -102,7 +102,7 @@ def test_an_entry_whose_margin_exceeds_the_share_of_funds_skips_the_account(froz
     make_chain()
     angel = condor.allocations.get(broker_account__client_id="ANGELONE456").broker_account
     AccountLimits.objects.create(broker_account=angel, max_margin_percent=Decimal("0.01"))
-    execution = execution_run(new_execution(condor).pk)
+    execution = execution_run(execution_id=new_execution(condor).pk)
     brokers = {b["client_id"]: b for b in execution.execution_results["broker_executions"]}
     assert "max_margin_percent" in brokers["ANGELONE456"]["reason"]
     assert brokers["ZERODHA123"]["status"] == "COMPLETED"
