@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils import timezone
 
-from .models import BrokerAccount, Instrument, PaperFault, PaperOrder, Quote
+from .models import BrokerAccount, PaperFault, PaperOrder
 
 
 class WriteOnlyTextarea(forms.Textarea):
@@ -157,34 +157,6 @@ class BrokerAccountAdmin(admin.ModelAdmin):
             parts += [f"unknown order {o['tag']}" for o in report["unknown_orders"]]
             text = report["error"] or "; ".join(parts)
             self.message_user(request, f"{account.client_id}: {text}", level=messages.WARNING)
-
-
-@admin.register(Instrument)
-class InstrumentAdmin(admin.ModelAdmin):
-    list_display = [
-        "tradingsymbol",
-        "exchange",
-        "underlying",
-        "expiry",
-        "strike",
-        "option_type",
-        "lot_size",
-        "freeze_quantity",
-        "active",
-    ]
-    list_filter = ["kind", "exchange", "underlying", "option_type", "active", "expiry"]
-    search_fields = ["tradingsymbol"]
-    ordering = ["underlying", "expiry", "strike", "option_type"]
-
-
-@admin.register(Quote)
-class QuoteAdmin(admin.ModelAdmin):
-    list_display = ["instrument", "ltp", "bid", "ask", "iv", "delta", "oi", "updated_at"]
-    list_filter = ["instrument__underlying", "instrument__option_type"]
-    search_fields = ["instrument__tradingsymbol"]
-    list_select_related = ["instrument"]
-    autocomplete_fields = ["instrument"]
-    date_hierarchy = "updated_at"
 
 
 @admin.register(PaperOrder)

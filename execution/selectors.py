@@ -38,3 +38,13 @@ def strategy_pnl(*, strategy_ids) -> dict:
     for entry in result.values():
         entry["total"] = None if entry["unrealized"] is None else entry["realized"] + entry["unrealized"]
     return result
+
+
+def held_contracts():
+    """The feed's demand from the books (registered in `ExecutionConfig.ready`): every open position's contract,
+    active or not, as a lazy subquery the feed runs inside its own queries."""
+    from market.feed import QuoteDemand
+
+    from .models import Position
+
+    return QuoteDemand(held=Position.objects.exclude(net_quantity=0).values("instrument_id"))

@@ -45,3 +45,11 @@ def run_batch(batch_id):
 def housekeeping():
     """Nightly: executions still SCHEDULED after their day are marked MISSED with an alert."""
     monitors.close_out_stale(now=timezone.now())
+
+
+def check_stop_losses():
+    """After every feed cycle (`run_feed` calls it; registered in `ExecutionConfig.ready`): stop-losses are
+    checked on every fresh price, not only on the minute tick; an exit they create runs in the worker through
+    the same path as every execution."""
+    for execution in monitors.stop_loss_check(now=timezone.now()):
+        run_execution.delay(str(execution.pk))

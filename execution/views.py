@@ -13,9 +13,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from brokers.models import BrokerAccount
-from brokers.quotes import is_stale
 from config.exceptions import ConflictError, DomainError
 from market import calendar
+from market.quotes import is_stale
 from strategies.models import Strategy
 
 from . import selectors

@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin
 
-from .models import Holiday, TradingSession
+from .models import Holiday, Instrument, Quote, TradingSession
 
 
 @admin.register(Holiday)
@@ -32,3 +32,31 @@ class TradingSessionAdmin(admin.ModelAdmin):
     list_filter = ["exchange"]
     search_fields = ["note"]
     date_hierarchy = "date"
+
+
+@admin.register(Instrument)
+class InstrumentAdmin(admin.ModelAdmin):
+    list_display = [
+        "tradingsymbol",
+        "exchange",
+        "underlying",
+        "expiry",
+        "strike",
+        "option_type",
+        "lot_size",
+        "freeze_quantity",
+        "active",
+    ]
+    list_filter = ["kind", "exchange", "underlying", "option_type", "active", "expiry"]
+    search_fields = ["tradingsymbol"]
+    ordering = ["underlying", "expiry", "strike", "option_type"]
+
+
+@admin.register(Quote)
+class QuoteAdmin(admin.ModelAdmin):
+    list_display = ["instrument", "ltp", "bid", "ask", "iv", "delta", "oi", "updated_at"]
+    list_filter = ["instrument__underlying", "instrument__option_type"]
+    search_fields = ["instrument__tradingsymbol"]
+    list_select_related = ["instrument"]
+    autocomplete_fields = ["instrument"]
+    date_hierarchy = "updated_at"

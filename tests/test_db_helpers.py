@@ -6,9 +6,10 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError
 
-from brokers.models import Instrument, PaperOrder
+from brokers.models import PaperOrder
 from config.db import bulk_insert, bulk_update
 from execution.models import Execution
+from market.models import Instrument
 from tests.factories import BrokerAccountFactory, StrategyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -15,9 +15,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from brokers.adapters.base import BrokerError, adapter_for
-from brokers.models import Broker, BrokerAccount, Instrument, PaperOrder, Quote
-from brokers.quotes import is_stale
+from brokers.models import Broker, BrokerAccount, PaperOrder
 from market.calendar import EXCHANGE_TZ, REGULAR_CLOSE, REGULAR_OPEN
+from market.models import Instrument, Quote
+from market.quotes import is_stale
 from strategies.models import Leg, Strategy
 
 from ..models import Alert, Execution, Order, Position

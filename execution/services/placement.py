@@ -18,8 +18,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from brokers.adapters.base import BrokerError, BrokerTimeout, OrderRequest, adapter_for
-from brokers.models import BrokerAccount, Instrument
+from brokers.models import BrokerAccount
 from config.db import bulk_insert, bulk_update
+from market.models import Instrument
 
 from ..models import Execution, Order
 from .claims import Leases, executions_claim, orders_claim

@@ -17,15 +17,17 @@ from allocations.models import Allocation, LegOverride
 from allocations.selectors import allocation_lots
 from brokers.adapters.base import adapter_for
 from brokers.margin import LegQuantity, estimate_margin
-from brokers.models import BrokerAccount, Instrument
-from brokers.quotes import QuoteView, is_stale, simulated_quote, view
+from brokers.models import BrokerAccount
 from config.db import rows_for_keys
+from market import contracts
 from market.calendar import EXCHANGE_TZ
+from market.contracts import Contract, ContractError
+from market.models import Instrument
+from market.quotes import QuoteView, is_stale, simulated_quote, view
 from strategies.models import Leg
 
 from ..models import Execution, Order, Position
-from . import contracts, risk
-from .contracts import Contract, ContractError
+from . import risk
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +107,7 @@ def _contract(instrument: Instrument, now: dt.datetime, spot: Decimal, feed_seen
 
 
 def _delta_of(spot: Decimal, now: dt.datetime):
-    from brokers.market import implied_delta
+    from market.pricing import implied_delta
 
     def delta(contract: Contract) -> Decimal | None:
         quote = contract.quote
@@ -162,7 +164,7 @@ def load_chains(wanted: dict[str, list[Leg]], now: dt.datetime) -> dict[str, Cha
                 continue
             chain.spot = index_quote.ltp
         else:
-            from brokers.quotes import reference_spots
+            from market.quotes import reference_spots
 
             chain.spot = reference_spots().get(underlying)
             if chain.spot is None:

@@ -44,7 +44,7 @@ def setup(n: int, boundary: dt.datetime):
     call_command("migrate", verbosity=0)
     for model in (Alert, Fill, Position, Order, PaperOrder, Execution, Allocation, Leg, Strategy, BrokerAccount):
         model.objects.all().delete()
-    from brokers.models import Instrument, Quote
+    from market.models import Instrument, Quote
 
     Quote.objects.all().delete()
     Instrument.objects.all().delete()

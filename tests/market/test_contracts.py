@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from execution.services.contracts import (
+from market.contracts import (
     Contract,
     ContractError,
     atm_strike,

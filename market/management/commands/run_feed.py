@@ -1,6 +1,6 @@
 """The market-data loop: quotes for what the strategies and open positions need, on every wall-clock second.
 
-No Celery: one process, one cycle per boundary (see `brokers.feed.run_feed_loop`). Every 60 cycles it logs the
+No Celery: one process, one cycle per boundary (see `market.feed.run_feed_loop`). Every 60 cycles it logs the
 cycle time p50/max and the ticks skipped because a cycle overran. SIGINT / SIGTERM let the running cycle finish
 and exit cleanly; a sleeping loop wakes at once.
 """
@@ -15,9 +15,9 @@ import threading
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from brokers.feed import CycleReport, PaperFeed, feed_cycle, run_feed_loop
+from market.feed import CycleReport, PaperFeed, after_cycle_hooks, feed_cycle, run_feed_loop
 
-logger = logging.getLogger("brokers.feed")
+logger = logging.getLogger("market.feed")
 
 LOG_EVERY = 60
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -75,7 +75,9 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="Run one cycle now and exit")
         parser.add_argument("--cycles", type=int, default=None, help="Stop after this many cycles")
         parser.add_argument("--interval", type=float, default=1.0, help="Seconds between cycles (default 1)")
-        parser.add_argument("--no-monitors", action="store_true", help="Do not check stop-losses after each cycle")
+        parser.add_argument(
+            "--no-monitors", action="store_true", help="Do not run the after-cycle hooks (the stop-loss check)"
+        )
         parser.add_argument(
             "--strikes", type=int, default=None, help="Strike steps each side of the money to quote (default 30)"
         )
@@ -96,24 +98,21 @@ class Command(BaseCommand):
             self.stdout.write(f"Feed: {result.quotes} quotes written for {result.instruments} instruments.")
             return
 
-        def check_stop_losses() -> None:
-            """Stop-losses are checked on every fresh price, not only on the minute tick; an exit they create
-            runs in the worker through the same path as every execution."""
-            from execution.services.monitors import stop_loss_check
-            from execution.tasks import run_execution
-
-            try:
-                for execution in stop_loss_check(now=timezone.now()):
-                    run_execution.delay(str(execution.pk))
-            except Exception:  # the feed must keep running; the minute tick checks again
-                logger.exception("Stop-loss check after a feed cycle failed.")
+        def after_cycle() -> None:
+            """The hooks the apps above registered (execution: its stop-loss check); the feed keeps running
+            whatever they raise (the minute tick checks again)."""
+            for hook in after_cycle_hooks():
+                try:
+                    hook()
+                except Exception:
+                    logger.exception("After-cycle hook %s failed.", getattr(hook, "__qualname__", hook))
 
         window: list[float] = []
         totals = {"skipped": 0, "failed": 0, "quotes": 0}
 
         def on_cycle(report: CycleReport) -> None:
             if report.result is not None and not no_monitors:
-                check_stop_losses()
+                after_cycle()
             window.append(report.duration)
             totals["skipped"] += report.skipped
             if report.result is None:
