@@ -1,22 +1,10 @@
 """Thin Celery entry points: they take ids, call a service, and hold no logic of their own."""
 
-from contextlib import contextmanager
-
-from celery import current_app, shared_task
+from celery import shared_task
 from django.utils import timezone
 
+from .dispatch import batch_sender, execution_send
 from .services import monitors, placement, reconciliation, schedule
-
-
-def _send(execution_id, due_at):
-    run_execution.apply_async(args=[str(execution_id)], eta=due_at)
-
-
-@contextmanager
-def sender():
-    """A `send(batch_id, eta)` that publishes every message of a tick over one broker connection."""
-    with current_app.producer_or_acquire() as producer:
-        yield lambda batch_id, due_at: run_batch.apply_async(args=[str(batch_id)], eta=due_at, producer=producer)
 
 
 @shared_task(ignore_result=True)
@@ -24,10 +12,10 @@ def tick():
     """Every minute: materialize and enqueue what is due, reconcile unknown orders, run the monitors."""
     now = timezone.now()
     schedule.executions_materialize(now=now)
-    with sender() as send:
+    with batch_sender() as send:
         schedule.executions_enqueue(now=now, send=send)
     reconciliation.orders_reconcile(now=now)
-    monitors.run_all(now=now, send=_send)
+    monitors.run_all(now=now, send=execution_send)
 
 
 @shared_task(ignore_result=True, acks_late=True)
@@ -52,4 +40,4 @@ def check_stop_losses():
     checked on every fresh price, not only on the minute tick; an exit they create runs in the worker through
     the same path as every execution."""
     for execution in monitors.stop_loss_check(now=timezone.now()):
-        run_execution.delay(str(execution.pk))
+        execution_send(execution.pk)

@@ -19,14 +19,9 @@ from market.quotes import is_stale
 from strategies.models import Strategy
 
 from . import selectors
+from .dispatch import execution_send
 from .models import Alert, Order
 from .services import killswitch, monitors, schedule
-
-
-def _send(execution_id, due_at=None):
-    from .tasks import run_execution
-
-    run_execution.delay(str(execution_id))
 
 
 def _today():
@@ -131,7 +126,7 @@ def manual_run(request):
             execution = schedule.execution_manual_create(
                 strategy=strategy, execution_type=kind, force=request.POST.get("force") == "on", now=timezone.now()
             )
-            transaction.on_commit(lambda: _send(execution.pk))
+            transaction.on_commit(lambda: execution_send(execution.pk))
     except ConflictError as exc:
         messages.warning(request, exc.message)
         return redirect(request.POST.get("next") or "execution:schedule")
@@ -213,7 +208,7 @@ def kill_switch(request):
             flatten=request.POST.get("flatten") == "on",
             reason="engaged from the dashboard",
             now=timezone.now(),
-            send=_send,
+            send=execution_send,
         )
         messages.warning(request, f"Kill switch engaged: entries blocked; {len(exits)} exit(s) started.")
     return redirect("execution:dashboard")

@@ -14,6 +14,7 @@ from market import calendar
 from strategies.models import Strategy
 
 from .. import selectors
+from ..dispatch import execution_send
 from ..models import Alert
 from ..services import killswitch, monitors, schedule
 from .serializers import (
@@ -141,8 +142,6 @@ class ManualExecution(APIView):
         },
     )
     def post(self, request):
-        from ..tasks import run_execution
-
         body = ManualExecutionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         strategy = Strategy.objects.filter(owner=request.user, pk=body.validated_data["strategy_id"]).first()
@@ -155,7 +154,7 @@ class ManualExecution(APIView):
                 force=body.validated_data["force"],
                 now=timezone.now(),
             )
-            transaction.on_commit(lambda: run_execution.delay(str(execution.pk)))
+            transaction.on_commit(lambda: execution_send(execution.pk))
         execution.refresh_from_db()
         return Response(ExecutionSerializer(execution).data, status=status.HTTP_202_ACCEPTED)
 
@@ -196,12 +195,6 @@ class OrderList(generics.ListAPIView):
         return queryset
 
 
-def _send(execution_id, due_at):
-    from ..tasks import run_execution
-
-    run_execution.delay(str(execution_id))
-
-
 def _engage(request, accounts):
     body = KillSwitchSerializer(data=request.data if isinstance(request.data, dict) else {})
     body.is_valid(raise_exception=True)
@@ -211,7 +204,7 @@ def _engage(request, accounts):
         flatten=body.validated_data["flatten"],
         reason=body.validated_data["reason"],
         now=timezone.now(),
-        send=_send,
+        send=execution_send,
     )
     result = {
         "accounts": [a.client_id for a in accounts],

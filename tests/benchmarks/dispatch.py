@@ -206,9 +206,9 @@ def main():
     from django.utils import timezone
 
     from brokers.models import PaperOrder
+    from execution.dispatch import batch_sender as sender
     from execution.models import Execution, Order
     from execution.services import schedule
-    from execution.tasks import sender
 
     redis.Redis.from_url(os.environ["CELERY_BROKER_URL"]).flushdb()
     now = timezone.now()
