@@ -167,7 +167,11 @@ def _attach_errors(row: Row, errors: dict[str, list[str]]) -> None:
         parts = key.split("__")
         if "leg_overrides" in parts:
             index = parts.index("leg_overrides")
-            leg_no = int(parts[index + 1]) if len(parts) > index + 1 and parts[index + 1].isdigit() else None
+            leg_no = (
+                int(parts[index + 1])
+                if len(parts) > index + 1 and parts[index + 1].isascii() and parts[index + 1].isdigit()
+                else None
+            )
             if leg_no in by_leg:
                 by_leg[leg_no].errors.extend(messages_)
                 continue

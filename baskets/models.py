@@ -4,6 +4,13 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+PERFORMANCE_FIELDS = ["total_return", "sharpe_ratio", "max_drawdown", "win_rate", "monthly_return", "volatility"]
+
+
+def empty_performance_metrics() -> dict:
+    """Seed 001's performance_metrics before anything traded: every figure null (not computed), never 0."""
+    return dict.fromkeys(PERFORMANCE_FIELDS)
+
 
 class Basket(models.Model):
     class Status(models.TextChoices):
@@ -24,6 +31,12 @@ class Basket(models.Model):
     created_by_type = models.CharField(max_length=8, choices=CreatedByType.choices, default=CreatedByType.USER)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     version = models.PositiveIntegerField(default=1)
+    performance_metrics = models.JSONField(
+        default=empty_performance_metrics,
+        blank=True,
+        editable=False,
+        help_text="Computed from the daily marks by the analytics app (nightly and by backfill_marks), never typed in",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -5,6 +5,8 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
+from config import jsontext
+
 from .models import BrokerAccount, PaperFault, PaperOrder
 
 
@@ -41,7 +43,7 @@ class BrokerAccountAdminForm(forms.ModelForm):
         if not raw:
             return None  # keep what is stored
         try:
-            value = json.loads(raw)
+            value = jsontext.loads(raw)
         except json.JSONDecodeError as exc:
             raise ValidationError(
                 f"Credentials are not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}). "

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from config import jsontext
 from config.exceptions import ConflictError, DomainError
 from config.pages import domain_errors, flatten_errors, form_text, split_errors, without_none
 
@@ -26,7 +27,7 @@ def _credentials(text: str):
     if not text.strip():
         return None, None
     try:
-        value = json.loads(text)
+        value = jsontext.loads(text)
     except json.JSONDecodeError as exc:
         return None, f'Enter a JSON object, e.g. {{"api_key": "…"}}: {exc.msg} (line {exc.lineno}).'
     if not isinstance(value, dict):

@@ -1,7 +1,23 @@
 """Shared API pieces: strict JSON field types (no silent coercion) and owner scoping."""
 
+from decimal import Decimal
+
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from rest_framework import parsers, serializers
+from rest_framework.exceptions import ParseError
+
+from .admin_fields import portable_max_digits
+from .jsontext import TOO_DEEP
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, with a body nested too deeply to parse answered 400 like any malformed JSON."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(f"JSON parse error - {TOO_DEEP}") from None
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -42,13 +58,15 @@ class MoneyField(serializers.DecimalField):
     default_error_messages = {"invalid": "A number is required."}
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("max_digits", 16)
+        # Bounded to what every backend stores exactly (SQLite: 15 significant digits), see config/admin_fields.py.
+        kwargs["max_digits"] = portable_max_digits(kwargs.get("max_digits", 16))
         kwargs.setdefault("decimal_places", 2)
         kwargs.setdefault("coerce_to_string", False)
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, (int, float, str)):
+        # Decimal: a stored value merged into a partial update (PATCH) is valid input too.
+        if isinstance(data, bool) or not isinstance(data, (int, float, str, Decimal)):
             self.fail("invalid")
         return super().to_internal_value(data)
 
@@ -101,3 +119,15 @@ def validate_each(items, make_serializer):
     if errors:
         raise serializers.ValidationError(errors)
     return validated, used
+
+
+class PerformanceMetricsSerializer(serializers.Serializer):
+    """Seed 001's performance_metrics, computed from the daily marks (analytics), never typed in. Percentages
+    (12.5 is 12.5 %) except the Sharpe ratio; null until there is enough history to define a figure."""
+
+    total_return = serializers.FloatField(allow_null=True, help_text="% compounded on deployed capital")
+    sharpe_ratio = serializers.FloatField(allow_null=True, help_text="252 trading days, risk-free rate a setting")
+    max_drawdown = serializers.FloatField(allow_null=True, help_text="% fall from the running equity peak")
+    win_rate = serializers.FloatField(allow_null=True, help_text="% of closed trades (an entry and its exit) won")
+    monthly_return = serializers.FloatField(allow_null=True, help_text="% geometric mean per calendar month")
+    volatility = serializers.FloatField(allow_null=True, help_text="% annualised standard deviation of daily returns")

@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("strategies.api.urls")),
     path("", include("allocations.api.urls")),
     path("", include("execution.api.urls")),
+    path("", include("analytics.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]

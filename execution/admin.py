@@ -5,7 +5,7 @@ from django.utils import timezone
 from brokers.admin import BrokerAccountAdmin
 
 from . import dispatch
-from .models import Alert, Execution, Fill, Order, Position
+from .models import Alert, Execution, Fill, Order, OrderEvent, Position
 from .services.killswitch import kill_switch_engage, kill_switch_release
 from .services.monitors import reconciliation_report
 
@@ -110,6 +110,14 @@ class FillInline(ViewOnlyAdminMixin, admin.TabularInline):
     readonly_fields = fields
 
 
+class OrderEventInline(ViewOnlyAdminMixin, admin.TabularInline):
+    model = OrderEvent
+    extra = 0
+    fields = ["at", "from_status", "to_status", "source", "filled_quantity", "quantity", "price", "detail"]
+    readonly_fields = fields
+    ordering = ["at", "id"]
+
+
 @admin.register(Order)
 class OrderAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
@@ -137,7 +145,7 @@ class OrderAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     ]
     list_select_related = ["strategy", "broker_account", "instrument"]
     date_hierarchy = "created_at"
-    inlines = [FillInline]
+    inlines = [OrderEventInline, FillInline]
 
     def get_queryset(self, request):
         # The changelist skips list_select_related once the queryset has a select_related, so name them all:
@@ -147,6 +155,15 @@ class OrderAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
             .get_queryset(request)
             .select_related(*self.list_select_related, "execution__strategy", "leg__strategy")
         )
+
+
+@admin.register(OrderEvent)
+class OrderEventAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["order__tag", "at", "from_status", "to_status", "source", "filled_quantity", "quantity", "price"]
+    list_filter = ["source", "to_status", "order__broker_account__broker", "at"]
+    search_fields = ["order__tag", "order__broker_order_id", "detail"]
+    list_select_related = ["order"]
+    date_hierarchy = "at"
 
 
 @admin.register(Fill)
@@ -258,7 +275,7 @@ def clear_entry_block(modeladmin, request, queryset):
     modeladmin.message_user(request, f"Cleared the entry block on {changed} account(s).")
 
 
-@admin.action(description="Reconcile with the broker (report only)", permissions=["view"])
+@admin.action(description="Reconcile with the broker (report only)", permissions=["change"])
 def reconcile(modeladmin, request, queryset):
     for account in queryset:
         report = reconciliation_report(account)

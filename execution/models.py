@@ -18,6 +18,8 @@ class Execution(models.Model):
     class Status(models.TextChoices):
         SCHEDULED = "SCHEDULED"
         IN_PROGRESS = "IN_PROGRESS"
+        # Placement is done and orders still work at the broker: order sync and the chase finish it.
+        WORKING = "WORKING"
         COMPLETED = "COMPLETED"
         PARTIAL = "PARTIAL"
         FAILED = "FAILED"
@@ -114,6 +116,8 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     send_token = models.UUIDField(null=True, blank=True, editable=False, help_text="Stamped by the placer that sent it")
+    chase_count = models.PositiveSmallIntegerField(default=0, help_text="How many times the chase modified it")
+    chased_at = models.DateTimeField(null=True, blank=True, help_text="When the chase last modified it")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -126,6 +130,38 @@ class Order(models.Model):
 
     def __str__(self):
         return f"{self.tag} {self.side} {self.quantity} {self.instrument}"
+
+
+class OrderEvent(models.Model):
+    """One transition of an order's state (or of its fill, price or quantity), with its time and source: the
+    order's timeline. Written only by execution.services.orders."""
+
+    class Source(models.TextChoices):
+        PLACEMENT = "placement"
+        POLL = "poll"
+        PUSH = "push"
+        RECONCILE = "reconcile"
+        USER = "user"
+        CHASE = "chase"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    from_status = models.CharField(max_length=10, choices=Order.Status.choices)
+    to_status = models.CharField(max_length=10, choices=Order.Status.choices)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    detail = models.CharField(max_length=300, blank=True, default="")
+    quantity = models.PositiveIntegerField(help_text="The order's quantity after the event")
+    filled_quantity = models.PositiveIntegerField(default=0, help_text="Cumulative filled quantity after the event")
+    price = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True, help_text="Working limit price after the event"
+    )
+
+    class Meta:
+        ordering = ["order", "at", "id"]
+        indexes = [models.Index(fields=["order", "at"], name="orderevent_order_at")]
+
+    def __str__(self):
+        return f"{self.order_id} {self.from_status}->{self.to_status} ({self.source})"
 
 
 class Fill(models.Model):
@@ -143,6 +179,8 @@ class Fill(models.Model):
         ordering = ["filled_at"]
         constraints = [
             models.UniqueConstraint(fields=["order", "broker_fill_id"], name="uniq_fill_per_order"),
+            # A broker's fill (trade) id names one trade of the account: booked once, whatever order it reaches.
+            models.UniqueConstraint(fields=["broker_account", "broker_fill_id"], name="uniq_fill_per_account"),
             models.CheckConstraint(condition=Q(quantity__gte=1), name="fill_quantity_positive"),
         ]
 

@@ -1,3 +1,6 @@
+from .models import OrderEvent
+
+
 def executions_for(*, owner):
     from .models import Execution
 
@@ -38,6 +41,14 @@ def strategy_pnl(*, strategy_ids) -> dict:
     for entry in result.values():
         entry["total"] = None if entry["unrealized"] is None else entry["realized"] + entry["unrealized"]
     return result
+
+
+def order_timeline(orders) -> dict:
+    """order id -> its events (OrderEvent) in time order, for the orders given, in one query."""
+    by_order: dict = {order.pk: [] for order in orders}
+    for event in OrderEvent.objects.filter(order_id__in=list(by_order)).order_by("at", "id"):
+        by_order[event.order_id].append(event)
+    return by_order
 
 
 def held_contracts():

@@ -7,9 +7,11 @@ from decimal import Decimal
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from brokers.models import BrokerAccount
@@ -83,13 +85,21 @@ def live_positions(request):
     return render(request, "execution/_live_positions.html", {"book": book, "now": timezone.now()})
 
 
+# The page shows 7 days from `from` and links a week either side: dates whose arithmetic would overflow are refused.
+_FIRST_START, _LAST_START = dt.date.min + dt.timedelta(days=7), dt.date.max - dt.timedelta(days=14)
+
+
 @login_required
 def schedule_page(request):
+    status = 200
     try:
         start = dt.date.fromisoformat(request.GET["from"]) if request.GET.get("from") else _today()
     except ValueError:
         messages.error(request, "Use a date as YYYY-MM-DD.")
-        start = _today()
+        start, status = _today(), 400
+    if not _FIRST_START <= start <= _LAST_START:
+        messages.error(request, f"Choose a date between {_FIRST_START.isoformat()} and {_LAST_START.isoformat()}.")
+        start, status = _today(), 400
     days = []
     for offset in range(7):
         day = start + dt.timedelta(days=offset)
@@ -110,17 +120,28 @@ def schedule_page(request):
         "prev": start - dt.timedelta(days=7),
         "next": start + dt.timedelta(days=7),
     }
-    return render(request, "execution/schedule.html", context)
+    return render(request, "execution/schedule.html", context, status=status)
+
+
+def _next_url(request) -> str:
+    """Where to go back to: the form's `next` only when it is a path on this site, else the schedule."""
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts=None, require_https=request.is_secure()):
+        return target
+    return reverse("execution:schedule")
 
 
 @login_required
 @require_POST
 def manual_run(request):
-    strategy = get_object_or_404(Strategy, owner=request.user, pk=request.POST.get("strategy_id"))
+    strategy_id = request.POST.get("strategy_id", "")
+    if not _is_uuid(strategy_id):
+        return HttpResponseBadRequest("strategy_id: not a strategy id.")
+    strategy = get_object_or_404(Strategy, owner=request.user, pk=strategy_id)
     kind = request.POST.get("execution_type", "").upper()
     if kind not in ("ENTRY", "EXIT"):
         messages.error(request, "Choose entry or exit.")
-        return redirect(request.POST.get("next") or "execution:schedule")
+        return redirect(_next_url(request))
     try:
         with transaction.atomic():
             execution = schedule.execution_manual_create(
@@ -129,10 +150,10 @@ def manual_run(request):
             transaction.on_commit(lambda: execution_send(execution.pk))
     except ConflictError as exc:
         messages.warning(request, exc.message)
-        return redirect(request.POST.get("next") or "execution:schedule")
+        return redirect(_next_url(request))
     except DomainError as exc:
         messages.error(request, str(exc.message))
-        return redirect(request.POST.get("next") or "execution:schedule")
+        return redirect(_next_url(request))
     messages.success(request, f"Manual {kind.lower()} of {strategy} started.")
     return redirect("execution:detail", execution_id=execution.pk)
 
@@ -151,7 +172,7 @@ def _is_uuid(value):
 
     try:
         uuid.UUID(value)
-    except ValueError:
+    except (ValueError, TypeError, AttributeError):
         return False
     return True
 
@@ -164,8 +185,10 @@ def detail(request, execution_id):
         .select_related("broker_account", "instrument")
         .order_by("broker_account__client_id", "sequence")
     )
+    timeline = selectors.order_timeline(orders)
     by_account = {}
     for order in orders:
+        order.timeline = timeline[order.pk]
         by_account.setdefault(order.broker_account.client_id, []).append(order)
     brokers = []
     for broker in execution.execution_results.get("broker_executions", []):
@@ -174,7 +197,11 @@ def detail(request, execution_id):
     return render(
         request,
         template,
-        {"execution": execution, "brokers": brokers, "running": execution.status in ("SCHEDULED", "IN_PROGRESS")},
+        {
+            "execution": execution,
+            "brokers": brokers,
+            "running": execution.status in ("SCHEDULED", "IN_PROGRESS", "WORKING"),
+        },
     )
 
 

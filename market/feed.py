@@ -13,8 +13,8 @@ Every cycle (`manage.py run_feed`, once a second on the wall-clock second):
    Django splits it into batches inside one transaction on SQLite).
 
 Readers use `quote_state` (ltp/bid/ask/updated_at plus a stale flag from QUOTE_STALE_SECONDS).
-After each cycle that wrote quotes, `run_feed` calls the hooks registered with `register_after_cycle` (execution
-checks its stop-losses there).
+After each cycle `run_feed` calls the hooks registered with `register_after_cycle` (execution syncs its working
+orders there, and checks its stop-losses after each cycle that wrote quotes).
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ class QuoteState:
     stale: bool
 
 
-# Staleness and reference spots live in brokers/quotes.py (the engine reads them too).
+# Staleness and reference spots live in market/quotes.py (the engine reads them too).
 
 
 def quote_state(
@@ -147,7 +147,7 @@ class QuoteDemand:
 
 
 _demand_sources: list[Callable[[], QuoteDemand]] = []
-_after_cycle_hooks: list[Callable[[], None]] = []
+_after_cycle_hooks: list[tuple[Callable[[], None], bool]] = []  # (hook, also after a failed cycle)
 
 
 def register_quote_demand(source: Callable[[], QuoteDemand]) -> None:
@@ -156,14 +156,16 @@ def register_quote_demand(source: Callable[[], QuoteDemand]) -> None:
         _demand_sources.append(source)
 
 
-def register_after_cycle(hook: Callable[[], None]) -> None:
-    """Add a hook `run_feed` calls after every cycle that wrote quotes (an exception in it is logged, not raised)."""
-    if hook not in _after_cycle_hooks:
-        _after_cycle_hooks.append(hook)
+def register_after_cycle(hook: Callable[[], None], *, also_after_failed: bool = False) -> None:
+    """Add a hook `run_feed` calls, in registration order, after every cycle that wrote quotes, and with
+    `also_after_failed` after a failed one too. An exception in a hook is logged, not raised."""
+    if all(registered is not hook for registered, _ in _after_cycle_hooks):
+        _after_cycle_hooks.append((hook, also_after_failed))
 
 
-def after_cycle_hooks() -> list[Callable[[], None]]:
-    return list(_after_cycle_hooks)
+def after_cycle_hooks(*, quoted: bool) -> list[Callable[[], None]]:
+    """The hooks due after a cycle that wrote quotes (`quoted`) or failed."""
+    return [hook for hook, also_after_failed in _after_cycle_hooks if quoted or also_after_failed]
 
 
 def quote_demand() -> QuoteDemand:

@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from baskets.models import empty_performance_metrics
+
 WEEKDAYS = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"]
 
 
@@ -51,6 +53,12 @@ class Strategy(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     version = models.PositiveIntegerField(default=1)
     archived_at = models.DateTimeField(null=True, blank=True)
+    performance_metrics = models.JSONField(
+        default=empty_performance_metrics,
+        blank=True,
+        editable=False,
+        help_text="Computed from the daily marks by the analytics app (nightly and by backfill_marks), never typed in",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

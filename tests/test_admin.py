@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from allocations.models import Allocation, LegOverride
 from brokers.models import Broker, BrokerAccount, PaperFault, PaperOrder
-from execution.models import Alert, Execution, Fill, Order, Position
+from execution.models import Alert, Execution, Fill, Order, OrderEvent, Position
 from market.models import Holiday, Quote, TradingSession
 from strategies.models import Strategy
 from tests.factories import (
@@ -36,7 +36,7 @@ PROJECT_MODELS = sorted(
     key=lambda model: model._meta.label,
 )
 # Trading history is written by the execution engine; the admin shows it and never adds or edits it.
-VIEW_ONLY_MODELS = {Execution, Order, Fill, PaperOrder, Alert}
+VIEW_ONLY_MODELS = {Execution, Order, OrderEvent, Fill, PaperOrder, Alert}
 
 SECRET = "plaintext-secret-4242"
 CREDENTIALS_JSON = json.dumps({"api_key": "kite-key-123", "api_secret": SECRET})
@@ -132,6 +132,15 @@ MAKERS = {
     "execution.Execution": make_execution,
     "execution.Order": make_order,
     "execution.Fill": make_fill,
+    "execution.OrderEvent": lambda: OrderEvent.objects.create(
+        order=make_order(),
+        at=timezone.now(),
+        from_status="OPEN",
+        to_status="FILLED",
+        source="poll",
+        quantity=130,
+        filled_quantity=130,
+    ),
     "execution.Position": make_position,
     "execution.Alert": lambda: Alert.objects.create(owner=UserFactory(), kind="MISSED", message="ENTRY never ran"),
     "brokers.PaperOrder": lambda: PaperOrder.objects.create(

@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 
 from drf_spectacular.utils import extend_schema_field
@@ -49,7 +50,8 @@ class LegOverridesField(serializers.DictField):
         overrides = super().to_internal_value(data)
         result, errors = {}, {}
         for key, value in overrides.items():
-            if not str(key).isdigit() or int(key) < 1:
+            # ASCII digits only: str.isdigit() also takes "²" (int() fails) and "١" (int() reads it as 1).
+            if not re.fullmatch(r"[0-9]+", str(key)) or int(key) < 1:
                 errors[str(key)] = ['Keys are leg numbers ("1", "2", …).']
             else:
                 result[int(key)] = value

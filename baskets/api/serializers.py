@@ -3,7 +3,7 @@ from decimal import Decimal
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.api import HHMMField, MoneyField, RejectUnknownFieldsMixin, StrictCharField
+from config.api import HHMMField, MoneyField, PerformanceMetricsSerializer, RejectUnknownFieldsMixin, StrictCharField
 
 from ..models import Basket
 
@@ -28,6 +28,7 @@ class BasketSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     )
     current_capital = MoneyField(read_only=True)
     deployable_capital = MoneyField(read_only=True, help_text="current (or initial) capital × deployable %")
+    performance_metrics = PerformanceMetricsSerializer(read_only=True)
     strategy_count = serializers.SerializerMethodField()
     strategies = serializers.SerializerMethodField()
 
@@ -45,6 +46,7 @@ class BasketSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
             "status",
             "version",
             "strategy_count",
+            "performance_metrics",
             "strategies",
             "created_at",
             "updated_at",

@@ -4,6 +4,7 @@ their price, and PaperFault rows inject rejects, timeouts and partial fills for 
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from decimal import ROUND_DOWN, Decimal
 
@@ -28,12 +29,18 @@ from .base import (
     register,
 )
 
+IST = dt.timezone(dt.timedelta(hours=5, minutes=30))
 SLIPPAGE_TICKS = int(getattr(settings, "PAPER_SLIPPAGE_TICKS", 1))
 
 
 def _result(order: PaperOrder) -> OrderResult:
     fills = [
-        FillReport(fill_id=f["id"], quantity=f["quantity"], price=Decimal(f["price"]), at=timezone.now())
+        FillReport(
+            fill_id=f["id"],
+            quantity=f["quantity"],
+            price=Decimal(f["price"]),
+            at=dt.datetime.fromisoformat(f["at"]) if f.get("at") else order.updated_at or timezone.now(),
+        )
         for f in order.fills
     ]
     return OrderResult(
@@ -43,7 +50,13 @@ def _result(order: PaperOrder) -> OrderResult:
         average_price=order.average_price,
         message=order.message,
         fills=fills,
+        tag=order.tag,
+        quantity=order.quantity,
+        limit_price=order.limit_price,
     )
+
+
+WORKING = (PaperOrder.Status.OPEN, PaperOrder.Status.PARTIAL)
 
 
 def _fill_price(side: str, bid: Decimal, ask: Decimal, tick: Decimal, limit: Decimal | None) -> Decimal | None:
@@ -189,11 +202,17 @@ class PaperBroker:
         if quantity <= 0:
             return
         previous_value = (order.average_price or 0) * order.filled_quantity
+        now = timezone.now()
         order.filled_quantity += quantity
         order.average_price = ((previous_value + price * quantity) / order.filled_quantity).quantize(Decimal("0.01"))
         order.fills = [
             *order.fills,
-            {"id": f"{order.broker_order_id}-{len(order.fills) + 1}", "quantity": quantity, "price": str(price)},
+            {
+                "id": f"{order.broker_order_id}-{len(order.fills) + 1}",
+                "quantity": quantity,
+                "price": str(price),
+                "at": now.isoformat(),
+            },
         ]
         order.status = (
             PaperOrder.Status.FILLED if order.filled_quantity == order.quantity else PaperOrder.Status.PARTIAL
@@ -203,17 +222,72 @@ class PaperBroker:
         order = PaperOrder.objects.filter(account=self.account, tag=tag).first()
         return _result(order) if order else None
 
-    def match_open_orders(self) -> int:
-        """Fill resting limit orders whose price the quote now crosses; returns how many filled."""
-        filled = 0
+    def _match_working(self) -> None:
+        """The simulated exchange's matching step: resting orders whose price the quote now crosses fill (a
+        PARTIAL fault's remainder too). It runs on every status call, as a real exchange runs all the time."""
         with transaction.atomic():
-            orders = PaperOrder.objects.select_for_update().select_related("instrument")
-            for order in orders.filter(account=self.account, status=PaperOrder.Status.OPEN):
+            orders = PaperOrder.objects.select_for_update(of=("self",)).select_related("instrument__quote")
+            for order in orders.filter(account=self.account, status__in=WORKING):
+                before = order.filled_quantity
                 self._match(order, order.instrument)
-                if order.status != PaperOrder.Status.OPEN:
+                if order.filled_quantity != before:
                     order.save()
-                    filled += 1
-        return filled
+
+    def orders_status(self) -> list[OrderResult]:
+        """Every order of the account placed today (exchange day, IST), after matching what rests."""
+        self._match_working()
+        start = timezone.localtime(timezone.now(), IST).replace(hour=0, minute=0, second=0, microsecond=0)
+        rows = PaperOrder.objects.filter(account=self.account, created_at__gte=start).order_by("created_at", "pk")
+        return [_result(order) for order in rows]
+
+    def _working(self, broker_order_id: str) -> PaperOrder:
+        order = (
+            PaperOrder.objects.select_for_update(of=("self",))
+            .select_related("instrument__quote")
+            .filter(account=self.account, broker_order_id=broker_order_id)
+            .first()
+        )
+        if order is None:
+            raise BrokerError(f"paper broker: no order {broker_order_id}", permanent=True)
+        return order
+
+    def cancel_order(self, broker_order_id: str) -> OrderResult:
+        """Cancel what is unfilled; an order already complete answers its final state unchanged."""
+        with transaction.atomic():
+            order = self._working(broker_order_id)
+            if order.status in WORKING:
+                order.status = PaperOrder.Status.CANCELLED
+                order.message = "cancelled by the platform"
+                order.save()
+        return _result(order)
+
+    def modify_order(
+        self,
+        broker_order_id: str,
+        *,
+        order_type: str | None = None,
+        limit_price: Decimal | None = None,
+        quantity: int | None = None,
+    ) -> OrderResult:
+        """Change a working order and match it at once against the quote. A MARKET order keeps `limit_price`
+        as its market protection: it never fills beyond that price (it rests until the quote comes back)."""
+        with transaction.atomic():
+            order = self._working(broker_order_id)
+            if order.status not in WORKING:
+                raise BrokerError(f"paper broker: order {broker_order_id} is {order.status}", permanent=True)
+            if quantity is not None:
+                if quantity < order.filled_quantity or quantity % order.instrument.lot_size:
+                    raise BrokerError(f"paper broker: cannot modify quantity to {quantity}", permanent=True)
+                order.quantity = quantity
+            if order_type is not None:
+                order.order_type = order_type
+            if limit_price is not None or order_type == "MARKET":
+                order.limit_price = limit_price
+            self._match(order, order.instrument)
+            if order.filled_quantity == order.quantity:
+                order.status = PaperOrder.Status.FILLED
+            order.save()
+        return _result(order)
 
     def open_positions(self) -> dict[int, int]:
         net: dict[int, int] = {}

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('brokers', '0004_quote_updated_at_no_index'),
-        ('execution', '0008_instrument_moves_to_market'),
+        ('execution', '0009_instrument_moves_to_market'),
         ('market', '0002_instrument_quote'),
     ]
 

@@ -14,6 +14,7 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 
 INSTALLED_APPS = [
+    "config.apps.PlatformConfig",  # first: its ready() sets the admin's form-field defaults before admin registers
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -32,6 +33,7 @@ INSTALLED_APPS = [
     "strategies",
     "allocations",
     "execution",
+    "analytics",
 ]
 
 MIDDLEWARE = [
@@ -118,7 +120,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.exceptions.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"login": env("LOGIN_THROTTLE_RATE", default="10/min")},
     "COERCE_DECIMAL_TO_STRING": False,
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.api.JSONParser"],
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
@@ -193,3 +195,14 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# Estimated charges per executed option order (analytics.charges): NSE F&O options rates, as fractions of the
+# premium turnover unless named per order. Every P&L figure is shown gross and net of these.
+CHARGES_BROKERAGE_PER_ORDER = env("CHARGES_BROKERAGE_PER_ORDER", default="20")
+CHARGES_STT_SELL_RATE = env("CHARGES_STT_SELL_RATE", default="0.001")
+CHARGES_EXCHANGE_RATE = env("CHARGES_EXCHANGE_RATE", default="0.0003503")
+CHARGES_SEBI_RATE = env("CHARGES_SEBI_RATE", default="0.000001")
+CHARGES_GST_RATE = env("CHARGES_GST_RATE", default="0.18")
+CHARGES_STAMP_BUY_RATE = env("CHARGES_STAMP_BUY_RATE", default="0.00003")
+# Annual risk-free rate for the Sharpe ratio (a fraction: 0.065 is 6.5 %, about the 91-day T-bill yield).
+RISK_FREE_RATE = env.float("RISK_FREE_RATE", default=0.065)

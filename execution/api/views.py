@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from brokers.models import BrokerAccount
+from config.exceptions import ConflictError
 from market import calendar
 from strategies.models import Strategy
 
@@ -196,7 +197,9 @@ class OrderList(generics.ListAPIView):
 
 
 def _engage(request, accounts):
-    body = KillSwitchSerializer(data=request.data if isinstance(request.data, dict) else {})
+    if not isinstance(request.data, dict):
+        raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object (or no body)."]})
+    body = KillSwitchSerializer(data=request.data)
     body.is_valid(raise_exception=True)
     exits = killswitch.kill_switch_engage(
         owner=request.user,
@@ -250,10 +253,20 @@ class UserKillSwitch(APIView):
 class Reconciliation(APIView):
     """What the broker holds that the books do not explain; nothing is placed to fix it."""
 
-    @extend_schema(responses={200: ReconciliationSerializer})
+    @extend_schema(
+        responses={
+            200: ReconciliationSerializer,
+            409: OpenApiResponse(description="The broker could not be asked (no session, no adapter, refused)."),
+        }
+    )
     def get(self, request, client_id):
         account = get_object_or_404(BrokerAccount, owner=request.user, client_id=client_id)
-        return Response(ReconciliationSerializer(monitors.reconciliation_report(account)).data)
+        report = monitors.reconciliation_report(account)
+        if report["error"]:
+            raise ConflictError(
+                f"{account.client_id}: the broker could not be asked for its positions: {report['error']}"
+            )
+        return Response(ReconciliationSerializer(report).data)
 
 
 @extend_schema(parameters=[OpenApiParameter("unacknowledged", bool)])

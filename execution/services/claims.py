@@ -15,6 +15,7 @@ from config.db import bulk_update
 
 from ..models import Alert, Execution, Order
 from .alerts import new_alert
+from .orders import events_record, transition
 
 LEASE = dt.timedelta(seconds=getattr(settings, "EXECUTION_LEASE_SECONDS", 30))
 
@@ -88,9 +89,12 @@ def orders_claim(orders: list[Order]) -> list[Order]:
         status=Order.Status.SENT, sent_at=now, send_token=token
     )
     mine = set(Order.objects.filter(pk__in=ids, send_token=token).values_list("pk", flat=True))
+    events = []
     for order in orders:
         if order.pk in mine:
-            order.status, order.sent_at = Order.Status.SENT, now
+            events.append(transition(order, Order.Status.SENT, source="placement", at=now))
+            order.sent_at = now
         else:
             order.refresh_from_db()
+    events_record(events)
     return [order for order in orders if order.pk in mine]

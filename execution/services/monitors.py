@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from brokers.adapters.base import BrokerError, adapter_for
-from brokers.models import Broker, BrokerAccount, PaperOrder
+from brokers.models import BrokerAccount
 from market.calendar import EXCHANGE_TZ, REGULAR_CLOSE, REGULAR_OPEN
 from market.models import Instrument, Quote
 from market.quotes import is_stale
@@ -246,9 +246,14 @@ def mis_square_off(*, now: dt.datetime) -> list[Execution]:
 
 
 def reconciliation_report(account: BrokerAccount) -> dict:
-    """What the broker holds that the books do not explain (and the reverse). Nothing is placed to fix it."""
-    broker = adapter_for(account)
+    """What the broker holds that the books do not explain (and the reverse). The account's orders are synced
+    first (one status call), so a late fill is booked, not reported; nothing is placed to fix a difference."""
+    from .sync import orders_sync
+
     try:
+        broker = adapter_for(account)
+        reports = broker.orders_status()
+        orders_sync(account=account, results=reports, source="reconcile")
         at_broker = broker.open_positions()
     except BrokerError as exc:
         return {
@@ -276,16 +281,13 @@ def reconciliation_report(account: BrokerAccount) -> dict:
         for i in sorted(ids)
         if at_broker.get(i, 0) != books.get(i, 0)
     ]
-    unknown_orders = []
-    if account.broker == Broker.PAPER:
-        known = set(Order.objects.filter(broker_account=account).values_list("tag", flat=True))
-        unknown_orders = [
-            {"tag": tag, "broker_order_id": order_id, "status": status}
-            for tag, order_id, status in PaperOrder.objects.filter(account=account).values_list(
-                "tag", "broker_order_id", "status"
-            )
-            if tag not in known
-        ]
+    tags = {report.tag for report in reports}
+    known = set(Order.objects.filter(broker_account=account, tag__in=tags).values_list("tag", flat=True))
+    unknown_orders = [
+        {"tag": report.tag, "broker_order_id": report.broker_order_id, "status": report.status}
+        for report in reports
+        if report.tag not in known
+    ]
     return {
         "client_id": account.client_id,
         "ok": not mismatches and not unknown_orders,
@@ -352,15 +354,6 @@ def stale_feed_check(*, now: dt.datetime) -> list[str]:
     return stale
 
 
-def paper_match(*, now: dt.datetime) -> int:
-    """Let the paper exchange fill resting limit orders whose price the market now crosses."""
-    filled = 0
-    account_ids = PaperOrder.objects.filter(status=PaperOrder.Status.OPEN).values_list("account_id", flat=True)
-    for account in BrokerAccount.objects.filter(pk__in=set(account_ids), broker=Broker.PAPER):
-        filled += adapter_for(account).match_open_orders()
-    return filled
-
-
 def close_out_stale(*, now: dt.datetime) -> int:
     """Executions still SCHEDULED after their day ended were never run: mark them MISSED with an alert."""
     today = now.astimezone(EXCHANGE_TZ).date()
@@ -386,7 +379,6 @@ def close_out_stale(*, now: dt.datetime) -> int:
 
 def run_all(*, now: dt.datetime, send=None) -> list[Execution]:
     """Every monitor; exits it creates are handed to `send(execution_id, eta)` after commit."""
-    paper_match(now=now)
     created = stop_loss_check(now=now) + daily_loss_check(now=now) + mis_square_off(now=now)
     stale_feed_check(now=now)
     duplicate_order_check(now=now)

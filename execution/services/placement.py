@@ -24,6 +24,7 @@ from market.models import Instrument
 
 from ..models import Execution, Order
 from .claims import Leases, executions_claim, orders_claim
+from .orders import events_record, transition
 from .plan import Plan, plan_entries, plan_exits
 from .reconciliation import order_reconcile
 from .results import answers_record, broker_results, executions_finish
@@ -52,16 +53,19 @@ def _send_many(broker, orders: list[Order], products: dict) -> None:
         for order in mine
     ]
     answers = broker.place_orders(requests)
-    answered, failed, now = [], [], timezone.now()
+    answered, failed, events, now = [], [], [], timezone.now()
     for order, answer in zip(mine, answers, strict=True):
         if isinstance(answer, BrokerError):
-            order.status = Order.Status.UNKNOWN if isinstance(answer, BrokerTimeout) else Order.Status.REJECTED
-            order.error, order.updated_at = answer.message, now
+            to = Order.Status.UNKNOWN if isinstance(answer, BrokerTimeout) else Order.Status.REJECTED
+            events.append(transition(order, to, source="placement", at=now, detail=answer.message))
+            order.error = answer.message
             failed.append(order)
         else:
             answered.append((order, answer))
     if failed:
-        bulk_update(failed, ["status", "error", "updated_at"])
+        with transaction.atomic():
+            bulk_update(failed, ["status", "error", "updated_at"])
+            events_record(events)
     answers_record(answered)
 
 
@@ -77,10 +81,14 @@ def _place_account(account: BrokerAccount, by_execution: dict, products: dict, l
                     if not order_reconcile(broker, order) and order.status == Order.Status.SENT:
                         # The broker has no order with this tag: the earlier attempt never reached it, so
                         # sending it now is the first send, not a retry.
-                        if Order.objects.filter(pk=order.pk, status=Order.Status.SENT).update(
-                            status=Order.Status.PENDING
-                        ):
-                            order.status = Order.Status.PENDING
+                        with transaction.atomic():
+                            if Order.objects.filter(pk=order.pk, status=Order.Status.SENT).update(
+                                status=Order.Status.PENDING
+                            ):
+                                order.status = Order.Status.SENT
+                                detail = f"the broker has no order tagged {order.tag}: the send never reached it"
+                                events_record([transition(order, Order.Status.PENDING, source="reconcile",
+                                                          detail=detail)])  # fmt: skip
         first_side = {execution_id: orders[0].side for execution_id, orders in by_execution.items()}
         _send_many(
             broker,
@@ -100,11 +108,13 @@ def _place_account(account: BrokerAccount, by_execution: dict, products: dict, l
                 if order.side != first_side[execution_id] and order.status == Order.Status.PENDING:
                     (second if hedged else held_back).append(order)
         if held_back:
-            now = timezone.now()
+            now, events = timezone.now(), []
             for order in held_back:
-                order.status, order.updated_at = Order.Status.CANCELLED, now
                 order.error = "not sent: an order of the hedge group before it did not fill"
-            bulk_update(held_back, ["status", "error", "updated_at"])
+                events.append(transition(order, Order.Status.CANCELLED, source="placement", at=now, detail=order.error))
+            with transaction.atomic():
+                bulk_update(held_back, ["status", "error", "updated_at"])
+                events_record(events)
         _send_many(broker, second, products)
         leases.renew()
     except Exception:  # a bug or an unreachable broker: leave the orders as they are, reconcile later

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db import transaction
 from django.db.models import Q
 
 from brokers.adapters.base import BrokerError, adapter_for
 
 from ..models import Order
 from .claims import LEASE
+from .orders import order_transition
 from .results import answers_record
 
 
@@ -24,7 +26,7 @@ def order_reconcile(broker, order: Order) -> bool:
         return False
     if result is None:
         return False
-    answers_record([(order, result)])
+    answers_record([(order, result)], source="reconcile")
     return True
 
 
@@ -46,9 +48,13 @@ def orders_reconcile(*, now: dt.datetime) -> int:
         elif order.status == Order.Status.UNKNOWN and order.sent_at and order.sent_at < now - 2 * LEASE:
             # Verified absent long after the timeout: it never reached the broker. It is not re-sent this late;
             # the trader sees it as not placed.
-            Order.objects.filter(pk=order.pk, status=Order.Status.UNKNOWN).update(
-                status=Order.Status.CANCELLED,
-                error=f"{order.error}; the broker has no order tagged {order.tag}: it was never placed",
-            )
+            with transaction.atomic():
+                if Order.objects.select_for_update().filter(pk=order.pk, status=Order.Status.UNKNOWN).exists():
+                    order_transition(
+                        order,
+                        Order.Status.CANCELLED,
+                        source="reconcile",
+                        detail=f"{order.error}; the broker has no order tagged {order.tag}: it was never placed",
+                    )
             resolved += 1
     return resolved

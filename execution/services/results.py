@@ -3,7 +3,6 @@ final status, per-broker per-leg results and alerts (`executions_finish`)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from decimal import Decimal
 
@@ -14,41 +13,18 @@ from brokers.adapters.base import OrderResult
 from config.db import bulk_update
 
 from ..models import Alert, Execution, Order
-from . import books
 from .alerts import new_alert
 from .plan import Plan
-
-STATUS_OF = {
-    "FILLED": Order.Status.FILLED,
-    "PARTIAL": Order.Status.PARTIAL,
-    "OPEN": Order.Status.OPEN,
-    "REJECTED": Order.Status.REJECTED,
-    "CANCELLED": Order.Status.CANCELLED,
-}
-RESULT_FIELDS = ["status", "broker_order_id", "filled_quantity", "average_price", "error", "updated_at"]
+from .sync import results_apply
 
 
-def _apply(order: Order, result: OrderResult, now: dt.datetime) -> None:
-    order.status = STATUS_OF[result.status]
-    order.broker_order_id = result.broker_order_id
-    order.filled_quantity = result.filled_quantity
-    order.average_price = result.average_price
-    order.error = result.message if order.status == Order.Status.REJECTED else ""
-    order.updated_at = now
-
-
-def answers_record(answered: list[tuple[Order, OrderResult]]) -> None:
-    """Store the broker's answers on the orders and their fills in the strategies' books, in one transaction."""
+def answers_record(answered: list[tuple[Order, OrderResult]], *, source: str = "placement") -> None:
+    """Store the broker's answers on the orders (each change an order event) and their fills in the
+    strategies' books, in one transaction."""
     if not answered:
         return
-    now = timezone.now()
     with transaction.atomic():
-        books.fills_record(
-            [(order, f.fill_id, f.quantity, f.price, f.at) for order, result in answered for f in result.fills]
-        )
-        for order, result in answered:
-            _apply(order, result, now)
-        bulk_update([order for order, _ in answered], RESULT_FIELDS)
+        results_apply(answered, source=source)
 
 
 def broker_results(execution: Execution, plan: Plan | None, orders: list[Order]) -> list[dict]:

@@ -6,6 +6,7 @@ from rest_framework import serializers
 from config.api import (
     HHMMField,
     MoneyField,
+    PerformanceMetricsSerializer,
     RejectUnknownFieldsMixin,
     StrictBooleanField,
     StrictCharField,
@@ -251,6 +252,7 @@ class StrategySerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
         required=False,
         help_text="Derived from product (MIS → true). If given it must agree with product.",
     )
+    performance_metrics = PerformanceMetricsSerializer(read_only=True)
     legs = serializers.SerializerMethodField()
 
     class Meta:
@@ -272,11 +274,13 @@ class StrategySerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
             "created_by_type",
             "version",
             "archived_at",
+            "performance_metrics",
             "created_at",
             "updated_at",
             "legs",
         ]
         read_only_fields = ["created_by_type", "version", "archived_at", "created_at", "updated_at"]
+        extra_kwargs = {"status": {"help_text": "ACTIVE or PAUSED when writing; DELETE archives (ARCHIVED)."}}
 
     @extend_schema_field(LegSerializer(many=True))
     def get_legs(self, strategy):
@@ -290,6 +294,12 @@ class StrategySerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
         data["is_intra_day"] = instance.is_intra_day
         data["basket_id"] = str(instance.basket_id) if instance.basket_id else None
         return data
+
+    def validate_status(self, value):
+        # Archiving is DELETE's job (it also archives the allocations); a strategy is born ACTIVE or PAUSED.
+        if self.instance is None and value == Strategy.Status.ARCHIVED:
+            raise serializers.ValidationError("A strategy is created ACTIVE or PAUSED; DELETE archives it.")
+        return value
 
     def validate(self, attrs):
         current = self.instance

@@ -231,3 +231,19 @@ def test_allocation_list_runs_constant_queries(api, user, allocated, django_asse
         api.post(url(allocated), {"client_id": f"MORE{n}", "strategy_lots_multiplier": 1}, format="json")
     with django_assert_max_num_queries(queries_for_two):
         assert api.get(url(allocated)).json()["count"] == 8
+
+
+@pytest.mark.parametrize("change", [{"priority": 5}, {"status": "PAUSED"}])
+def test_patch_of_one_field_keeps_the_rest(api, condor_id, seed_accounts, nifty_master, change):
+    api.post(url(condor_id), {"client_id": "ZERODHA123", "strategy_lots_multiplier": 1.5}, format="json")
+    response = api.patch(url(condor_id, "ZERODHA123/"), change, format="json")
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert {key: body[key] for key in change} == change
+    assert body["strategy_lots_multiplier"] == 1.5
+
+
+def test_patch_of_one_field_keeps_leg_level_overrides(api, allocated):
+    response = api.patch(url(allocated, "ZERODHA123/"), {"priority": 7}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["calculated_totals"]["total_lots_per_execution"] == 8

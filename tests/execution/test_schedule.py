@@ -152,8 +152,13 @@ def test_the_beat_holds_a_handful_of_rows_whatever_the_strategy_count(condor, tr
     call_command("install_schedule")
     call_command("install_schedule")
     names = set(PeriodicTask.objects.values_list("task", flat=True))
-    assert names == {"execution.tasks.tick", "execution.tasks.housekeeping"}
-    assert PeriodicTask.objects.count() == 2
+    assert names == {
+        "execution.tasks.tick",
+        "execution.tasks.housekeeping",
+        "analytics.tasks.marks_nightly",
+        "analytics.tasks.intraday_marks",
+    }
+    assert PeriodicTask.objects.count() == 4
 
 
 def test_schedule_lists_the_day_from_the_calendar_without_execution_rows(api, user):

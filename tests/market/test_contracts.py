@@ -1,4 +1,4 @@
-"""Expiry and strike resolution (execution/services/contracts.py): pure functions on values."""
+"""Expiry and strike resolution (market/contracts.py): pure functions on values."""
 
 import datetime as dt
 from decimal import Decimal

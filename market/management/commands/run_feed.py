@@ -76,7 +76,9 @@ class Command(BaseCommand):
         parser.add_argument("--cycles", type=int, default=None, help="Stop after this many cycles")
         parser.add_argument("--interval", type=float, default=1.0, help="Seconds between cycles (default 1)")
         parser.add_argument(
-            "--no-monitors", action="store_true", help="Do not run the after-cycle hooks (the stop-loss check)"
+            "--no-monitors",
+            action="store_true",
+            help="Do not run the after-cycle hooks (order sync, stop-loss check)",
         )
         parser.add_argument(
             "--strikes", type=int, default=None, help="Strike steps each side of the money to quote (default 30)"
@@ -98,10 +100,11 @@ class Command(BaseCommand):
             self.stdout.write(f"Feed: {result.quotes} quotes written for {result.instruments} instruments.")
             return
 
-        def after_cycle() -> None:
-            """The hooks the apps above registered (execution: its stop-loss check); the feed keeps running
-            whatever they raise (the minute tick checks again)."""
-            for hook in after_cycle_hooks():
+        def after_cycle(report: CycleReport) -> None:
+            """The hooks the apps above registered (execution: order sync after every cycle, the stop-loss check
+            after each that wrote quotes); the feed keeps running whatever they raise (the minute tick does the
+            same work again)."""
+            for hook in after_cycle_hooks(quoted=report.result is not None):
                 try:
                     hook()
                 except Exception:
@@ -111,8 +114,8 @@ class Command(BaseCommand):
         totals = {"skipped": 0, "failed": 0, "quotes": 0}
 
         def on_cycle(report: CycleReport) -> None:
-            if report.result is not None and not no_monitors:
-                after_cycle()
+            if not no_monitors:
+                after_cycle(report)
             window.append(report.duration)
             totals["skipped"] += report.skipped
             if report.result is None:

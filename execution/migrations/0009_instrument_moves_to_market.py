@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('execution', '0007_calendar_moves_to_market'),
+        ('execution', '0008_order_lifecycle'),
         ('market', '0002_instrument_quote'),
     ]
 

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("options/baskets/<uuid:basket_id>/performance/", views.BasketPerformance.as_view(), name="basket-performance"),
+    path(
+        "options/strategies/<uuid:strategy_id>/performance/",
+        views.StrategyPerformance.as_view(),
+        name="strategy-performance",
+    ),
+]
