@@ -34,6 +34,8 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.models import F, Q, QuerySet
 
+from config.db import array_type
+
 from .calendar import EXCHANGE_TZ
 from .contracts import atm_strike, listed_monthly_expiries
 from .models import Instrument, Quote
@@ -366,15 +368,18 @@ def quotes_upsert(*, ticks: Iterable[Tick], at: dt.datetime) -> int:
 
 def _upsert_postgresql(rows: list[Quote], at: dt.datetime) -> None:
     """The same upsert as bulk_create(update_conflicts=True), as one INSERT … SELECT FROM UNNEST … ON CONFLICT
-    with one array per column: half of bulk_create's time went into preparing each value in Python."""
-    table = Quote._meta.db_table
+    with one array per column: half of bulk_create's time went into preparing each value in Python. Identifiers
+    are quoted and arrays cast to the columns' base types, as in config.db."""
+    quote = connection.ops.quote_name
+    table = quote(Quote._meta.db_table)
     columns = ["ltp", "bid", "ask", "oi", "iv", "delta"]
-    names = {field: Quote._meta.get_field(field).column for field in [*columns, "instrument", "updated_at"]}
+    fields = {name: Quote._meta.get_field(name) for name in [*columns, "instrument", "updated_at"]}
+    names = {name: quote(field.column) for name, field in fields.items()}
+    casts = ", ".join(f"%s::{array_type(fields[name], connection)}[]" for name in ["instrument", *columns])
     updates = ", ".join(f"{names[f]} = EXCLUDED.{names[f]}" for f in QUOTE_UPDATE_FIELDS)
     sql = (
         f"INSERT INTO {table} ({names['instrument']}, {', '.join(names[c] for c in columns)}, {names['updated_at']}) "
-        "SELECT u.*, %s FROM UNNEST(%s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[], %s::bigint[], "
-        "%s::numeric[], %s::numeric[]) AS u "
+        f"SELECT u.*, %s FROM UNNEST({casts}) AS u "
         f"ON CONFLICT ({names['instrument']}) DO UPDATE SET {updates}"
     )
     values = [[row.instrument_id for row in rows]] + [[getattr(row, c) for row in rows] for c in columns]
