@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from config.money import DecimalJSONEncoder
+
 
 class Execution(models.Model):
     class Type(models.TextChoices):
@@ -41,7 +43,7 @@ class Execution(models.Model):
     total_legs = models.PositiveIntegerField(default=0)
     total_lots = models.PositiveIntegerField(default=0)
     brokers_involved = models.JSONField(default=list, blank=True)
-    execution_results = models.JSONField(default=dict, blank=True)
+    execution_results = models.JSONField(default=dict, blank=True, encoder=DecimalJSONEncoder)  # money stays exact
     error = models.TextField(blank=True, default="")
     enqueued_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(
