@@ -43,6 +43,12 @@ class BrokerAccount(models.Model):
         blank=True,
         help_text="Account-level: when today's P&L across strategies reaches -this, new entries are blocked.",
     )
+    algo_id = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        help_text="SEBI algo id the exchange approved for this platform's orders; sent with every Zerodha order.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("strategies.urls")),
     path("", include("allocations.urls")),
     path("", include("execution.urls")),
+    path("", include("analytics.urls")),
 ]

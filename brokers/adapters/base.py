@@ -22,6 +22,15 @@ class BrokerTimeout(BrokerError):
     looked up (reconciliation) before anything is sent again."""
 
 
+class SessionExpired(BrokerError):
+    """The broker refused the account's session (expired, invalid or never made). Nothing reached the book, so
+    the account is skipped with a session alert until it logs in again (Zerodha: the trader presses Connect
+    Zerodha; Angel One: the platform logs in again from the stored TOTP secret)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, permanent=True)
+
+
 @dataclass(frozen=True)
 class SessionHealth:
     ok: bool
@@ -138,7 +147,7 @@ def register(name: str):
 
 def adapter_for(account) -> Broker:
     """The adapter for a BrokerAccount (its credentials are decrypted only inside the adapter)."""
-    from . import paper  # noqa: F401  (registers itself)
+    from . import angelone, paper, zerodha  # noqa: F401  (each registers itself)
 
     try:
         cls = _REGISTRY[account.broker]

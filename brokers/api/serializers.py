@@ -26,6 +26,13 @@ class BrokerAccountSerializer(RejectUnknownFieldsMixin, serializers.ModelSeriali
         "PAPER: none. Never returned.",
     )
     has_credentials = serializers.BooleanField(read_only=True)
+    algo_id = StrictCharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        help_text="The SEBI algo id approved for this platform's orders; sent with every Zerodha order.",
+        validators=[RegexValidator(r"^[A-Za-z0-9_-]*$", "Use letters, digits, '-' or '_' only.")],
+    )
 
     class Meta:
         model = BrokerAccount
@@ -36,6 +43,7 @@ class BrokerAccountSerializer(RejectUnknownFieldsMixin, serializers.ModelSeriali
             "name",
             "credentials",
             "has_credentials",
+            "algo_id",
             "status",
             "entries_blocked",
             "session_expires_at",

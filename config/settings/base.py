@@ -181,6 +181,12 @@ EXECUTION_LATENESS_BUDGET_SECONDS = env.int("EXECUTION_LATENESS_BUDGET_SECONDS",
 EXECUTION_LOOKAHEAD_MINUTES = env.int("EXECUTION_LOOKAHEAD_MINUTES", default=3)
 QUOTE_STALE_SECONDS = env.int("QUOTE_STALE_SECONDS", default=5)
 EXECUTION_LEASE_SECONDS = env.int("EXECUTION_LEASE_SECONDS", default=30)
+# Every broker call runs under this deadline (shorter than the lease, so a worker gives up on a stalled call
+# while it still holds its executions); a call past it is a timeout: the orders are UNKNOWN.
+BROKER_CALL_TIMEOUT_SECONDS = env.float("BROKER_CALL_TIMEOUT_SECONDS", default=10)
+# A SENT order is looked up by tag, and sent again only if the broker has no order with that tag, once this
+# much has passed since it was sent (longer than the broker timeout: a call that slow has given up).
+ORDER_SENT_GRACE_SECONDS = env.float("ORDER_SENT_GRACE_SECONDS", default=20)
 # Executions due at the same instant are run in messages of up to this many (the first ones smaller).
 EXECUTION_BATCH_SIZE = env.int("EXECUTION_BATCH_SIZE", default=50)
 # The first batch of an instant starts on time; the others this much later, so the first orders go out at once.
@@ -195,6 +201,26 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# Live brokers (Zerodha Kite Connect, Angel One SmartAPI).
+# Redis for limits shared by every worker process (empty: per-process limits, fine for one embedded process).
+REDIS_URL = env("REDIS_URL", default="")
+# Seconds a broker HTTP call may take before its outcome counts as unknown (shorter than the execution lease).
+BROKER_HTTP_TIMEOUT = env.float("BROKER_HTTP_TIMEOUT", default=5.0)
+# Seconds an order waits for a rate-limit slot before it is reported not sent.
+BROKER_RATE_LIMIT_WAIT = env.float("BROKER_RATE_LIMIT_WAIT", default=10.0)
+# How often a 429 answer (request not processed) is resent after waiting for a slot.
+BROKER_429_RETRIES = env.int("BROKER_429_RETRIES", default=3)
+# API roots: empty means the SDK's production endpoint; the sandbox points them at the loopback fakes.
+KITE_API_ROOT = env("KITE_API_ROOT", default="")
+KITE_LOGIN_URL = env("KITE_LOGIN_URL", default="")
+KITE_TICKER_ROOT = env("KITE_TICKER_ROOT", default="")
+SMARTAPI_ROOT = env("SMARTAPI_ROOT", default="")
+# SmartAPI wants the client's public IP in a header; the SDK would look it up on import (we never let it).
+SMARTAPI_CLIENT_PUBLIC_IP = env("SMARTAPI_CLIENT_PUBLIC_IP", default="127.0.0.1")
+# Kite market orders carry market protection: -1 lets the exchange apply its automatic band.
+KITE_MARKET_PROTECTION = env.int("KITE_MARKET_PROTECTION", default=-1)
+BROKER_SANDBOX = env.bool("BROKER_SANDBOX", default=False)
 
 # Estimated charges per executed option order (analytics.charges): NSE F&O options rates, as fractions of the
 # premium turnover unless named per order. Every P&L figure is shown gross and net of these.

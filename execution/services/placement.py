@@ -15,110 +15,189 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from brokers.adapters.base import BrokerError, BrokerTimeout, OrderRequest, adapter_for
+from brokers.adapters.base import BrokerError, BrokerTimeout, OrderRequest, OrderResult, adapter_for
 from brokers.models import BrokerAccount
 from config.db import bulk_insert, bulk_update
 from market.models import Instrument
 
 from ..models import Execution, Order
-from .claims import Leases, executions_claim, orders_claim
-from .orders import events_record, transition
+from .claims import Leases, broker_call, claimed, executions_claim, orders_claim, sent_grace
+from .orders import events_record, order_transition, transition
 from .plan import Plan, plan_entries, plan_exits
-from .reconciliation import order_reconcile
-from .results import answers_record, broker_results, executions_finish
+from .reconciliation import ABSENT, FAILED, order_reconcile
+from .results import answers_store, broker_results, executions_finish
 
 log = logging.getLogger(__name__)
 
 
+def _request(order: Order, products: dict) -> OrderRequest:
+    return OrderRequest(
+        tag=order.tag,
+        instrument_id=order.instrument_id,
+        exchange=order.instrument.exchange,
+        tradingsymbol=order.instrument.tradingsymbol,
+        side=order.side,
+        quantity=order.quantity,
+        order_type=order.order_type,
+        limit_price=order.limit_price,
+        product=products[order.execution_id],
+    )
+
+
+def _error_text(exc: BaseException) -> str:
+    return exc.message if isinstance(exc, BrokerError) else f"{type(exc).__name__}: {exc}"
+
+
 def _send_many(broker, orders: list[Order], products: dict) -> None:
-    """Send orders whose intents are stored, in one call to the broker. A timeout leaves the order UNKNOWN
-    for reconciliation; a refusal marks it REJECTED; nothing is retried."""
+    """Send orders whose intents are stored, in one call to the broker under the broker deadline. Nothing is
+    retried. A refusal marks the order REJECTED. A timeout, or any exception from the adapter (whether the
+    orders reached the broker is then unknown), leaves it UNKNOWN for reconciliation. Every write is
+    conditional on the order still carrying this placer's send token and being SENT."""
     mine = orders_claim(orders)
     if not mine:
         return
-    requests = [
-        OrderRequest(
-            tag=order.tag,
-            instrument_id=order.instrument_id,
-            exchange=order.instrument.exchange,
-            tradingsymbol=order.instrument.tradingsymbol,
-            side=order.side,
-            quantity=order.quantity,
-            order_type=order.order_type,
-            limit_price=order.limit_price,
-            product=products[order.execution_id],
-        )
-        for order in mine
-    ]
-    answers = broker.place_orders(requests)
-    answered, failed, events, now = [], [], [], timezone.now()
+    token = mine[0].send_token
+    answered, failed = [], []
+    try:
+        answers = broker_call(broker.place_orders, [_request(order, products) for order in mine])
+        if len(answers) != len(mine):
+            raise BrokerTimeout(f"the broker answered {len(answers)} of {len(mine)} orders")
+    except Exception as exc:
+        log.warning("placing %d order(s) (%s...) failed: %s", len(mine), mine[0].tag, _error_text(exc))
+        answers = [exc if isinstance(exc, BrokerTimeout) else BrokerTimeout(_error_text(exc))] * len(mine)
     for order, answer in zip(mine, answers, strict=True):
-        if isinstance(answer, BrokerError):
-            to = Order.Status.UNKNOWN if isinstance(answer, BrokerTimeout) else Order.Status.REJECTED
-            events.append(transition(order, to, source="placement", at=now, detail=answer.message))
-            order.error = answer.message
-            failed.append(order)
-        else:
+        if isinstance(answer, OrderResult):
             answered.append((order, answer))
-    if failed:
-        with transaction.atomic():
-            bulk_update(failed, ["status", "error", "updated_at"])
-            events_record(events)
-    answers_record(answered)
+        elif isinstance(answer, BrokerError) and not isinstance(answer, BrokerTimeout):
+            failed.append((order, Order.Status.REJECTED, answer.message))
+        else:  # a timeout, or an answer that is not one: the outcome is unknown
+            error = _error_text(answer) if isinstance(answer, BaseException) else f"unexpected answer {answer!r}"
+            failed.append((order, Order.Status.UNKNOWN, error))
+    answers_store(answered=answered, failed=failed, held=Q(send_token=token, status=Order.Status.SENT))
+
+
+def _resume(broker, by_execution: dict, leases: Leases) -> None:
+    """A resumed attempt settles what an earlier one left SENT or UNKNOWN, by asking the broker by tag.
+
+    A SENT order sent less than the grace ago may still be on its way (the worker that sent it may be
+    stalled, not dead): its execution is released untouched, and a later delivery resumes it. After the
+    grace, an order the broker has is stored as the broker has it; a SENT one it does not have never reached
+    it, and goes back to PENDING (only if no one else changed it meanwhile), so sending it now is the first
+    send, not a retry. An UNKNOWN one the broker does not have stays UNKNOWN for reconciliation."""
+    grace, now = sent_grace(), timezone.now()
+    for execution_id, orders in by_execution.items():
+        for order in orders:
+            if not leases.held(execution_id):
+                break
+            if order.status not in (Order.Status.SENT, Order.Status.UNKNOWN):
+                continue
+            if order.status == Order.Status.SENT and (order.sent_at is None or now - order.sent_at < grace):
+                log.warning("order %s was sent less than %s ago, may be in flight: resume later", order.tag, grace)
+                leases.release(execution_id)
+                break
+            outcome = order_reconcile(broker, order)
+            if outcome == FAILED and order.status == Order.Status.SENT:
+                leases.release(execution_id)  # cannot tell whether it reached the broker: try again later
+            elif outcome == ABSENT and order.status == Order.Status.SENT:
+                _unsent(order)
+
+
+def _unsent(order: Order) -> None:
+    """Back to PENDING a SENT order the broker, asked after the grace, does not have (only if no one changed
+    it meanwhile)."""
+    with transaction.atomic():
+        seen = Order.objects.select_for_update().filter(
+            pk=order.pk, status=Order.Status.SENT, send_token=order.send_token, sent_at=order.sent_at
+        )
+        if seen.exists():
+            detail = f"the broker has no order tagged {order.tag}: the send never reached it"
+            order_transition(order, Order.Status.PENDING, source="reconcile", detail=detail)
+            Order.objects.filter(pk=order.pk).update(send_token=None)
+            order.send_token = None
+
+
+def _not_sent(orders: list[Order], reason: str) -> None:
+    """Orders this attempt will not send end CANCELLED with the reason (never left PENDING)."""
+    pending = [order for order in orders if order.status == Order.Status.PENDING]
+    if not pending:
+        return
+    now = timezone.now()
+    with transaction.atomic():
+        still = set(
+            Order.objects.select_for_update()
+            .filter(pk__in=[order.pk for order in pending], status=Order.Status.PENDING)
+            .values_list("pk", flat=True)
+        )
+        pending = [order for order in pending if order.pk in still]
+        events = [
+            transition(order, Order.Status.CANCELLED, source="placement", at=now, detail=reason) for order in pending
+        ]
+        for order in pending:
+            order.error = reason
+        bulk_update(pending, ["status", "error", "updated_at"])
+        events_record(events)
+
+
+def _abandon(by_execution: dict, leases: Leases, exc: BaseException) -> None:
+    """After an unexpected failure placing an account: what this attempt sent and has no answer for is
+    UNKNOWN (reconciliation looks it up), what it did not send is not sent. Never left SENT or PENDING."""
+    reason = _error_text(exc)
+    try:
+        for execution_id, orders in by_execution.items():
+            if not leases.held(execution_id):
+                continue
+            sent = [order for order in orders if order.status == Order.Status.SENT and order.send_token]
+            for token in {order.send_token for order in sent}:
+                answers_store(
+                    answered=[],
+                    failed=[(order, Order.Status.UNKNOWN, reason) for order in sent if order.send_token == token],
+                    held=Q(send_token=token, status=Order.Status.SENT),
+                )
+            _not_sent(orders, f"not sent: {reason}")
+    except Exception:  # the database itself is failing: the lease runs out and a resume settles them
+        log.exception("could not mark the orders of a failed placement")
 
 
 def _place_account(account: BrokerAccount, by_execution: dict, products: dict, leases: Leases) -> None:
-    """Place one account's orders of every execution in the batch. Within an execution the first group (BUYs
-    on entry, shorts bought back on exit) goes first; the second goes only when every order of the first
-    group filled: a short is never left without its hedge."""
+    """Place one account's orders of every execution in the batch that this worker still holds. Within an
+    execution the first group (BUYs on entry, shorts bought back on exit) goes first; the second goes only
+    when every order of the first group filled: a short is never left without its hedge. Any failure ends
+    this account's orders UNKNOWN (sent) or CANCELLED (not sent), and is raised for the execution's error;
+    the other accounts are not affected."""
     try:
         broker = adapter_for(account)
-        for orders in by_execution.values():  # a resumed attempt: settle what the dead one left in flight
-            for order in orders:
-                if order.status in (Order.Status.SENT, Order.Status.UNKNOWN):
-                    if not order_reconcile(broker, order) and order.status == Order.Status.SENT:
-                        # The broker has no order with this tag: the earlier attempt never reached it, so
-                        # sending it now is the first send, not a retry.
-                        with transaction.atomic():
-                            if Order.objects.filter(pk=order.pk, status=Order.Status.SENT).update(
-                                status=Order.Status.PENDING
-                            ):
-                                order.status = Order.Status.SENT
-                                detail = f"the broker has no order tagged {order.tag}: the send never reached it"
-                                events_record([transition(order, Order.Status.PENDING, source="reconcile",
-                                                          detail=detail)])  # fmt: skip
+        _resume(broker, by_execution, leases)
         first_side = {execution_id: orders[0].side for execution_id, orders in by_execution.items()}
+        leases.renew()  # before sending, so the lease outlasts the grace of what goes out now
         _send_many(
             broker,
             [
                 o
-                for orders in by_execution.values()
+                for execution_id, orders in by_execution.items()
+                if leases.held(execution_id)
                 for o in orders
-                if o.side == first_side[o.execution_id] and o.status == Order.Status.PENDING
+                if o.side == first_side[execution_id] and o.status == Order.Status.PENDING
             ],
             products,
         )
         leases.renew()
         second, held_back = [], []
         for execution_id, orders in by_execution.items():
+            if not leases.held(execution_id):
+                continue
             hedged = all(o.status == Order.Status.FILLED for o in orders if o.side == first_side[execution_id])
             for order in orders:
                 if order.side != first_side[execution_id] and order.status == Order.Status.PENDING:
                     (second if hedged else held_back).append(order)
-        if held_back:
-            now, events = timezone.now(), []
-            for order in held_back:
-                order.error = "not sent: an order of the hedge group before it did not fill"
-                events.append(transition(order, Order.Status.CANCELLED, source="placement", at=now, detail=order.error))
-            with transaction.atomic():
-                bulk_update(held_back, ["status", "error", "updated_at"])
-                events_record(events)
+        _not_sent(held_back, "not sent: an order of the hedge group before it did not fill")
         _send_many(broker, second, products)
         leases.renew()
-    except Exception:  # a bug or an unreachable broker: leave the orders as they are, reconcile later
+    except Exception as exc:  # a bug, a failing database or adapter: this account's orders end settled
         log.exception("placing orders of account %s failed", account.client_id)
+        _abandon(by_execution, leases, exc)
         raise
 
 
@@ -146,18 +225,27 @@ def _account_pool() -> ThreadPoolExecutor:
         return _pool
 
 
-def _write_intents(planned: list[tuple[Execution, Plan]]) -> list[Order] | None:
-    """Every order intent of the batch, in one bulk insert, before any broker call. Deterministic tags make a
-    repeat a no-op. The planned per-leg results are stored with them, so a trader sees the plan at once.
-    Returns the orders when every one of them is the stored row (none was there before), else None."""
-    orders = [o for _, plan in planned for o in plan.orders]
-    for execution, plan in planned:
-        execution.total_legs = len({leg.leg_no for account in plan.accounts for leg in account.legs})
-        execution.execution_results = {"broker_executions": broker_results(execution, plan, plan.orders)}
+def _write_intents(planned: list[tuple[Execution, Plan]]) -> tuple[list[Order] | None, set]:
+    """Every order intent of the batch, in one bulk insert, before any broker call, for the executions this
+    worker still holds (checked under a lock in the same transaction). Deterministic tags make a repeat a
+    no-op. The planned per-leg results are stored with them, so a trader sees the plan at once. Returns the
+    orders when every one of them is the stored row (none was there before), else None; and the ids of the
+    executions that were no longer held."""
+    if not planned:
+        return [], set()
     with transaction.atomic():  # the intents and the planned results commit together
+        held = set(
+            Execution.objects.select_for_update().filter(claimed([e for e, _ in planned])).values_list("pk", flat=True)
+        )
+        lost = {e.pk for e, _ in planned} - held
+        planned = [(e, plan) for e, plan in planned if e.pk in held]
+        orders = [o for _, plan in planned for o in plan.orders]
+        for execution, plan in planned:
+            execution.total_legs = len({leg.leg_no for account in plan.accounts for leg in account.legs})
+            execution.execution_results = {"broker_executions": broker_results(execution, plan, plan.orders)}
         inserted = bulk_insert(orders, ignore_conflicts=True)
         bulk_update([e for e, _ in planned], ["total_legs", "execution_results"])
-    return orders if inserted == len(orders) else None
+    return (orders if inserted == len(orders) else None), lost
 
 
 def _plans(executions: list[Execution], now: dt.datetime) -> dict:
@@ -183,8 +271,8 @@ def executions_run(execution_ids, *, now: dt.datetime | None = None) -> list[Exe
     )  # a resume keeps the intents already written and is not planned again
     plans = _plans([e for e in executions if e.pk not in resumed], now)
     refused = [e for e in executions if e.pk in plans and plans[e.pk].error]
-    written = _write_intents([(e, plans[e.pk]) for e in executions if e.pk in plans and not plans[e.pk].error])
-    running = [e for e in executions if e not in refused]
+    written, lost = _write_intents([(e, plans[e.pk]) for e in executions if e.pk in plans and not plans[e.pk].error])
+    running = [e for e in executions if e not in refused and e.pk not in lost]
     # The intents just written are the stored rows; only a resumed execution's orders are read back.
     stored = running if written is None else [e for e in running if e.pk in resumed]
     orders = list(written or [])
@@ -200,7 +288,7 @@ def executions_run(execution_ids, *, now: dt.datetime | None = None) -> list[Exe
         by_account.setdefault(order.broker_account_id, {}).setdefault(order.execution_id, []).append(order)
         by_execution[order.execution_id].append(order)
     products = {e.pk: e.strategy.product for e in running}
-    leases = Leases([e.pk for e in running])
+    leases = Leases(running)
     jobs = [(accounts[account_id], orders_by, products, leases) for account_id, orders_by in by_account.items()]
     errors: dict = {}
     if len(jobs) > 1 and getattr(settings, "EXECUTION_PARALLEL_ACCOUNTS", True):
@@ -217,8 +305,11 @@ def executions_run(execution_ids, *, now: dt.datetime | None = None) -> list[Exe
         failures = [str(exc) for account_id, exc in errors.items() if execution.pk in by_account[account_id]]
         if failures:
             execution.error = "; ".join(failures)
+    # An execution this worker no longer holds (released to a later resume, or resumed by another worker
+    # while this one stalled) is not finished here.
+    held = [e for e in running if leases.held(e.pk)]
     # The placers kept the orders in memory as they wrote them; after a failure, read back what was stored.
-    return executions_finish(refused + running, plans, started, None if errors else by_execution)
+    return executions_finish(refused + held, plans, started, None if errors else by_execution)
 
 
 def batch_run(batch_id, *, now: dt.datetime | None = None) -> list[Execution]:

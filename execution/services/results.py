@@ -7,6 +7,7 @@ import time
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from brokers.adapters.base import OrderResult
@@ -15,6 +16,8 @@ from config.money import exact
 
 from ..models import Alert, Execution, Order
 from .alerts import new_alert
+from .claims import claimed
+from .orders import events_record, transition
 from .plan import Plan
 from .sync import results_apply
 
@@ -26,6 +29,44 @@ def answers_record(answered: list[tuple[Order, OrderResult]], *, source: str = "
         return
     with transaction.atomic():
         results_apply(answered, source=source)
+
+
+FAILURE_FIELDS = ["status", "error", "updated_at"]
+
+
+def answers_store(
+    *,
+    answered: list[tuple[Order, OrderResult]],
+    failed: list[tuple[Order, str, str]],
+    held: Q,
+    source: str = "placement",
+) -> list[Order]:
+    """Store a broker call's outcome, in one transaction, on the orders that still match `held` (the writer's
+    claim: the send token it stamped and the state it left them in): the broker's answers with their fills,
+    and the failures, each `(order, status, error)`; every change an order event. An order that no longer
+    matches belongs to another writer now and is not touched; it is returned, refreshed from the database."""
+    orders = [order for order, _ in answered] + [order for order, _, _ in failed]
+    if not orders:
+        return []
+    with transaction.atomic():
+        mine = set(
+            Order.objects.select_for_update()
+            .filter(held, pk__in=[order.pk for order in orders])
+            .values_list("pk", flat=True)
+        )
+        answers_record([(order, result) for order, result in answered if order.pk in mine], source=source)
+        now, changed, events = timezone.now(), [], []
+        for order, to, error in failed:
+            if order.pk in mine:
+                events.append(transition(order, to, source=source, at=now, detail=error))
+                order.error = error
+                changed.append(order)
+        bulk_update(changed, FAILURE_FIELDS)
+        events_record(events)
+    lost = [order for order in orders if order.pk not in mine]
+    for order in lost:
+        order.refresh_from_db()
+    return lost
 
 
 def broker_results(execution: Execution, plan: Plan | None, orders: list[Order]) -> list[dict]:
@@ -206,14 +247,20 @@ def _orders_of(executions) -> dict:
 def executions_finish(
     executions: list[Execution], plans: dict, started: float, orders: dict | None = None
 ) -> list[Execution]:
-    """Final status, results and alerts of every execution in the batch: one read (none when the caller holds
-    the orders as placed), one write, one insert."""
-    if orders is None:
-        orders = _orders_of(executions)
-    alerts = []
-    for execution in executions:
-        alerts += _finish(execution, plans.get(execution.pk), orders.get(execution.pk, []), started)
+    """Final status, results and alerts of every execution in the batch that this worker still holds (its
+    claim token is on the row and it is IN_PROGRESS): a worker that lost its claim writes nothing. One lock,
+    one read (none when the caller holds the orders as placed), one write, one insert. Returns the
+    executions it finished."""
+    if not executions:
+        return []
     with transaction.atomic():
+        held = set(Execution.objects.select_for_update().filter(claimed(executions)).values_list("pk", flat=True))
+        executions = [e for e in executions if e.pk in held]
+        if orders is None:
+            orders = _orders_of(executions)
+        alerts = []
+        for execution in executions:
+            alerts += _finish(execution, plans.get(execution.pk), orders.get(execution.pk, []), started)
         bulk_update(executions, FINISH_FIELDS)
         Alert.objects.bulk_create(alerts)
     return executions

@@ -102,11 +102,17 @@ def test_a_worker_killed_mid_execution_is_resumed_and_every_order_exists_once(fr
 
     # The redelivered message arrives while the dead worker's lease still holds: nothing happens.
     assert execution_run(execution.pk) is None
-    # After the lease expires, the next delivery resumes it.
+    # Its lease gone but its orders sent less than the grace ago (they may still be on their way): the resume
+    # leaves them alone and sends nothing.
+    at_broker = PaperOrder.objects.count()
     Execution.objects.filter(pk=execution.pk).update(lease_expires_at=MONDAY_0930 - dt.timedelta(seconds=1))
+    assert execution_run(execution.pk) is None
+    assert PaperOrder.objects.count() == at_broker
+    # After the lease (longer than the grace) expires, the next delivery resumes it.
+    frozen.move_to(MONDAY_0930 + dt.timedelta(seconds=31))
     resumed = execution_run(execution.pk)
 
     assert resumed.status == Execution.Status.COMPLETED, resumed.execution_results
-    assert resumed.attempts == 2
+    assert resumed.attempts == 3
     assert Order.objects.filter(execution=execution, status="FILLED").count() == 8
     assert_each_intended_order_once(execution)

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('brokers', '0004_quote_updated_at_no_index'),
+        ('brokers', '0005_brokeraccount_algo_id'),
         ('execution', '0009_instrument_moves_to_market'),
         ('market', '0002_instrument_quote'),
     ]
