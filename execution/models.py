@@ -228,6 +228,7 @@ class Alert(models.Model):
         RECONCILIATION = "RECONCILIATION"
         KILL_SWITCH = "KILL_SWITCH"
         FAILED = "FAILED"
+        CALENDAR = "CALENDAR"
 
     class Severity(models.TextChoices):
         INFO = "INFO"

@@ -4,7 +4,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from .dispatch import batch_sender, execution_send
-from .services import monitors, placement, reconciliation, schedule, sync
+from .services import monitors, placement, readiness, reconciliation, schedule, sync
 
 
 @shared_task(ignore_result=True)
@@ -29,6 +29,12 @@ def run_execution(execution_id):
 def run_batch(batch_id):
     """The executions the tick put in one batch (all due at the same instant), run together."""
     placement.batch_run(batch_id)
+
+
+@shared_task(ignore_result=True)
+def calendar_readiness():
+    """Every morning: from 30 days before the holiday calendar's horizon, alert with the command to run."""
+    readiness.calendar_readiness_alert(now=timezone.now())
 
 
 @shared_task(ignore_result=True)

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from brokers.models import BrokerAccount
 from config.exceptions import ConflictError, DomainError
 from market import calendar
+from market import selectors as market_selectors
 from market.quotes import is_stale
 from strategies.models import Strategy
 
@@ -100,21 +101,26 @@ def schedule_page(request):
     if not _FIRST_START <= start <= _LAST_START:
         messages.error(request, f"Choose a date between {_FIRST_START.isoformat()} and {_LAST_START.isoformat()}.")
         start, status = _today(), 400
+    horizons = market_selectors.horizons()
     days = []
     for offset in range(7):
         day = start + dt.timedelta(days=offset)
         closed, items = schedule.schedule_for_day(owner=request.user, day=day)
+        confirmed = market_selectors.confirmed_on(day, horizons)
         days.append(
             {
                 "day": day,
                 "weekend": day.weekday() >= 5,
                 "closed": [e for e, shut in closed.items() if shut],
-                "items": items,
+                # Past the horizon a weekday trades as an ordinary one: its holidays are not known.
+                "unconfirmed": [e for e, shut in closed.items() if not shut and not confirmed[e]],
+                "items": [(item, not confirmed[schedule.exchange_for(item.underlying)]) for item in items],
             }
         )
     strategies = Strategy.objects.filter(owner=request.user, status=Strategy.Status.ACTIVE).order_by("strategy_name")
     context = {
         "days": days,
+        "horizons": horizons,
         "start": start,
         "strategies": strategies,
         "prev": start - dt.timedelta(days=7),

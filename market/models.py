@@ -108,3 +108,20 @@ class Quote(models.Model):
 
     def __str__(self):
         return f"{self.instrument} {self.ltp}"
+
+
+class CalendarHorizon(models.Model):
+    """How far ahead an exchange's holidays are known ("confirmed until"). Past it the platform trades days
+    as ordinary weekdays, marks them "unconfirmed" in the schedule and raises a daily readiness alert from
+    30 days before (see `market.horizon`). Seeding and imports only ever move it later; ops may edit it."""
+
+    exchange = models.CharField(max_length=4, choices=Exchange.choices, unique=True)
+    confirmed_until = models.DateField(help_text="The last day whose holidays are known.")
+    source = models.CharField(max_length=200, blank=True, default="", help_text="What confirmed it.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["exchange"]
+
+    def __str__(self):
+        return f"{self.exchange} confirmed until {self.confirmed_until}"

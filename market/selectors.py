@@ -8,8 +8,9 @@ from decimal import Decimal
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from . import horizon
 from .calendar import EXCHANGE_TZ, Session
-from .models import Holiday, Instrument, Quote, TradingSession
+from .models import CalendarHorizon, Exchange, Holiday, Instrument, Quote, TradingSession
 
 
 def holidays_between(exchange: str, start: dt.date, end: dt.date) -> set[dt.date]:
@@ -62,3 +63,30 @@ def underlying_specs(underlyings, *, on: dt.date | None = None) -> dict[str, Und
             row["underlying"], row["option_lot_size"], row["option_freeze"], row["spot"]
         )
     return specs
+
+
+def confirmed_until(exchange: str) -> dt.date | None:
+    """The last day whose holidays are known for the exchange (None when nothing confirms any)."""
+    return CalendarHorizon.objects.filter(exchange=exchange).values_list("confirmed_until", flat=True).first()
+
+
+def horizon_statuses(today: dt.date) -> list[horizon.HorizonStatus]:
+    """Every exchange's horizon as of `today`, in exchange order (UNKNOWN for one with no horizon row)."""
+    return [horizon.horizon_status(exchange, until, today) for exchange, until in horizons().items()]
+
+
+def readiness_message(today: dt.date) -> str:
+    """What ops must do about the calendar as of `today` ("" when every horizon is more than 30 days out)."""
+    return horizon.readiness_message(horizon_statuses(today), example_path=f"holidays-{today.year + 1}.csv")
+
+
+def horizons() -> dict[str, dt.date | None]:
+    """Each exchange's "confirmed until" date (None for one with no horizon row)."""
+    known = dict(CalendarHorizon.objects.values_list("exchange", "confirmed_until"))
+    return {exchange: known.get(exchange) for exchange in Exchange.values}
+
+
+def confirmed_on(day: dt.date, known: dict[str, dt.date | None] | None = None) -> dict[str, bool]:
+    """Per exchange: whether `day`'s holidays are known (False past the horizon: an ordinary weekday)."""
+    known = horizons() if known is None else known
+    return {exchange: horizon.is_confirmed(day, until) for exchange, until in known.items()}

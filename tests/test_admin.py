@@ -14,7 +14,7 @@ from django.utils import timezone
 from allocations.models import Allocation, LegOverride
 from brokers.models import Broker, BrokerAccount, PaperFault, PaperOrder
 from execution.models import Alert, Execution, Fill, Order, OrderEvent, Position
-from market.models import Holiday, Quote, TradingSession
+from market.models import CalendarHorizon, Holiday, Quote, TradingSession
 from strategies.models import Strategy
 from tests.factories import (
     AllocationFactory,
@@ -122,6 +122,10 @@ MAKERS = {
     "strategies.Leg": LegFactory,
     "allocations.Allocation": AllocationFactory,
     "market.Holiday": lambda: Holiday.objects.create(exchange="NSE", date=a_date(), description="Holiday"),
+    # Exchange is unique; the admin tests need up to three rows, so the extra ones use made-up codes.
+    "market.CalendarHorizon": lambda: CalendarHorizon.objects.create(
+        exchange=f"X{next(_serial) % 1000}", confirmed_until=a_date(), source="test"
+    ),
     "market.TradingSession": lambda: TradingSession.objects.create(
         exchange="NSE",
         date=a_date(),

@@ -1,4 +1,4 @@
-# Instrument and Quote now belong to `market` (market/0002_instrument_quote): state only, tables untouched.
+# Instrument and Quote now belong to `market` (market/0003_instrument_quote): state only, tables untouched.
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -8,8 +8,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('brokers', '0005_brokeraccount_algo_id'),
-        ('execution', '0009_instrument_moves_to_market'),
-        ('market', '0002_instrument_quote'),
+        ('execution', '0010_instrument_moves_to_market'),
+        ('market', '0003_instrument_quote'),
     ]
 
     operations = [

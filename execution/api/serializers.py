@@ -122,6 +122,11 @@ class ScheduleSerializer(serializers.Serializer):
     date = serializers.DateField()
     is_trading_day = serializers.DictField(child=serializers.BooleanField(), help_text="per exchange (NSE, BSE)")
     holidays = serializers.ListField(child=serializers.CharField(), help_text="exchanges closed on this date")
+    is_confirmed = serializers.DictField(
+        child=serializers.BooleanField(),
+        help_text="per exchange: false past the holiday calendar's horizon, where the day is traded as an "
+        "ordinary weekday because its holidays are not known",
+    )
     executions = ScheduleItemSerializer(many=True)
 
 
@@ -272,3 +277,19 @@ class FeedStatusSerializer(serializers.Serializer):
     ltp = MoneyField(max_digits=12)
     updated_at = serializers.DateTimeField()
     stale = serializers.BooleanField()
+
+
+class CalendarHorizonSerializer(serializers.Serializer):
+    exchange = serializers.CharField()
+    confirmed_until = serializers.DateField(allow_null=True, help_text="The last day whose holidays are known")
+    days_left = serializers.IntegerField(allow_null=True, help_text="Negative once the horizon has passed")
+    state = serializers.ChoiceField(
+        choices=["OK", "DUE", "PASSED", "UNKNOWN"],
+        help_text="DUE from 30 days before the horizon; past it, days trade as ordinary weekdays (unconfirmed)",
+    )
+
+
+class MarketStatusSerializer(serializers.Serializer):
+    feeds = FeedStatusSerializer(many=True, help_text="The market-data feed per underlying")
+    calendar = CalendarHorizonSerializer(many=True, help_text="Each exchange's holiday calendar horizon")
+    readiness = serializers.CharField(help_text="What ops must do about the calendar today; empty when nothing")

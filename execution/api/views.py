@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from brokers.models import BrokerAccount
 from config.exceptions import ConflictError
 from market import calendar
+from market import selectors as market_selectors
 from strategies.models import Strategy
 
 from .. import selectors
@@ -22,10 +23,10 @@ from .serializers import (
     AlertSerializer,
     ExecutionDetailSerializer,
     ExecutionSerializer,
-    FeedStatusSerializer,
     KillSwitchResultSerializer,
     KillSwitchSerializer,
     ManualExecutionSerializer,
+    MarketStatusSerializer,
     OrderSerializer,
     PositionSerializer,
     ReconciliationSerializer,
@@ -81,6 +82,7 @@ class ScheduleView(APIView):
             "date": day,
             "is_trading_day": {exchange: not shut for exchange, shut in closed.items()},
             "holidays": [exchange for exchange, shut in closed.items() if shut and day.weekday() < 5],
+            "is_confirmed": market_selectors.confirmed_on(day),
             "executions": [
                 {
                     "strategy_id": item.strategy_id,
@@ -291,8 +293,16 @@ class AlertAcknowledge(APIView):
 
 
 class FeedStatus(APIView):
-    """The market-data feed per underlying: last price, last update, stale or not."""
+    """The market-data feed per underlying (last price, last update, stale or not) and each exchange's holiday
+    calendar horizon ("confirmed until") with what ops must do about it."""
 
-    @extend_schema(responses={200: FeedStatusSerializer(many=True)})
+    @extend_schema(responses={200: MarketStatusSerializer})
     def get(self, request):
-        return Response(FeedStatusSerializer(monitors.feed_status(now=timezone.now()), many=True).data)
+        now = timezone.now()
+        today = now.astimezone(calendar.EXCHANGE_TZ).date()
+        body = {
+            "feeds": monitors.feed_status(now=now),
+            "calendar": market_selectors.horizon_statuses(today),
+            "readiness": market_selectors.readiness_message(today),
+        }
+        return Response(MarketStatusSerializer(body).data)

@@ -137,8 +137,8 @@ def test_a_stopped_feed_is_reported_and_limit_orders_refuse_to_price(frozen, con
     assert Alert.objects.filter(kind="STALE_FEED", owner=condor.owner).count() == 1
     monitors.stale_feed_check(now=MONDAY_0930)
     assert Alert.objects.filter(kind="STALE_FEED").count() == 1  # once per stale spell
-    status = api.get("/api/v1/market/status/").json()
-    assert status == [{"underlying": "NIFTY", "ltp": 26000.0, "updated_at": status[0]["updated_at"], "stale": True}]
+    feeds = api.get("/api/v1/market/status/").json()["feeds"]
+    assert feeds == [{"underlying": "NIFTY", "ltp": 26000.0, "updated_at": feeds[0]["updated_at"], "stale": True}]
     execution = execution_run(new_execution(condor).pk)
     assert execution.status == "FAILED" and "stale" in execution.error
     assert not PaperOrder.objects.exists()

@@ -155,10 +155,11 @@ def test_the_beat_holds_a_handful_of_rows_whatever_the_strategy_count(condor, tr
     assert names == {
         "execution.tasks.tick",
         "execution.tasks.housekeeping",
+        "execution.tasks.calendar_readiness",
         "analytics.tasks.marks_nightly",
         "analytics.tasks.intraday_marks",
     }
-    assert PeriodicTask.objects.count() == 4
+    assert PeriodicTask.objects.count() == 5
 
 
 def test_schedule_lists_the_day_from_the_calendar_without_execution_rows(api, user):

@@ -7,12 +7,13 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 
 TICK = "execution: minute tick"
 HOUSEKEEPING = "execution: housekeeping"
+READINESS = "execution: calendar readiness"
 MARKS = "analytics: daily marks"
 INTRADAY = "analytics: intraday MTM"
 
 
 class Command(BaseCommand):
-    help = "Create or update the minute tick, the daily housekeeping and the analytics beat rows."
+    help = "Create or update the minute tick, nightly housekeeping, morning calendar readiness and analytics rows."
 
     def handle(self, *args, **options):
         every_minute, _ = CrontabSchedule.objects.get_or_create(
@@ -21,12 +22,16 @@ class Command(BaseCommand):
         nightly, _ = CrontabSchedule.objects.get_or_create(
             minute="0", hour="18", day_of_week="*", day_of_month="*", month_of_year="*", timezone="UTC"
         )
+        morning, _ = CrontabSchedule.objects.get_or_create(  # 08:00 IST, before the pre-open
+            minute="30", hour="2", day_of_week="*", day_of_month="*", month_of_year="*", timezone="UTC"
+        )
         after_housekeeping, _ = CrontabSchedule.objects.get_or_create(
             minute="5", hour="18", day_of_week="*", day_of_month="*", month_of_year="*", timezone="UTC"
         )
         rows = [
             (TICK, "execution.tasks.tick", every_minute, "Materialize and enqueue executions due in the next minutes"),
             (HOUSEKEEPING, "execution.tasks.housekeeping", nightly, "Close out stale executions, refresh calendar"),
+            (READINESS, "execution.tasks.calendar_readiness", morning, "Alert when the holiday calendar runs out"),
             # Named by string: analytics is the top layer and nothing imports it.
             (MARKS, "analytics.tasks.marks_nightly", after_housekeeping, "Daily marks and performance metrics"),
             (INTRADAY, "analytics.tasks.intraday_marks", every_minute, "Intraday MTM of strategies holding"),

@@ -2,9 +2,14 @@
 
 The tables are the truth and ops edit them in the admin, so this command only adds rows that are missing:
 an edited description or session time is never overwritten, and a second run adds nothing.
+
+The bundled data ends on a known day (2026-12-31 for exchange_calendars 4.13): each exchange's horizon
+("confirmed until") is set to it. `--file PATH` loads the exchange's own published holiday list for later
+years (see `market.horizon` for the CSV) and moves the horizon to the end of the list's last year.
 """
 
 import datetime as dt
+import os
 import warnings
 
 import exchange_calendars as xc
@@ -14,7 +19,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from market.calendar import EXCHANGE_TZ, REGULAR_HOURS
+from market.horizon import HolidayFileError
 from market.models import Exchange, Holiday, TradingSession
+from market.selectors import horizon_statuses, readiness_message
+from market.services import holidays_import, horizon_extend
 
 # XBOM (Bombay Stock Exchange) carries the holiday list NSE and BSE share for the equity and F&O segments.
 CALENDAR_NAME = "XBOM"
@@ -35,8 +43,41 @@ class Command(BaseCommand):
         this_year = timezone.now().astimezone(EXCHANGE_TZ).year
         parser.add_argument("--from-year", type=int, default=this_year, help="First year (default: this year)")
         parser.add_argument("--to-year", type=int, default=this_year + 1, help="Last year (default: next year)")
+        parser.add_argument(
+            "--file",
+            help="Load an exchange's published holiday list instead: a CSV of date, exchange, description "
+            "(e.g. 2027-01-26,NSE,Republic Day). Existing rows are kept as they are; each exchange named is "
+            "confirmed to the end of the list's last year.",
+        )
 
-    def handle(self, *args, from_year, to_year, **options):
+    def handle(self, *args, from_year, to_year, file=None, **options):
+        if file:
+            self._load_file(file)
+        else:
+            self._seed_bundled(from_year, to_year)
+        today = timezone.now().astimezone(EXCHANGE_TZ).date()
+        for status in horizon_statuses(today):
+            until = f"{status.confirmed_until:%d %b %Y}" if status.confirmed_until else "nothing"
+            self.stdout.write(f"{status.exchange}: holidays confirmed until {until}")
+        message = readiness_message(today)
+        if message:
+            self.stderr.write(self.style.WARNING(message))
+
+    def _load_file(self, path: str) -> None:
+        try:
+            with open(path, encoding="utf-8-sig") as handle:
+                text = handle.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CommandError(f"--file {path}: {exc}") from None
+        try:
+            report = holidays_import(text=text, source=f"holiday list {os.path.basename(path)}")
+        except HolidayFileError as exc:
+            raise CommandError(f"--file {path}: {exc}; nothing was loaded.") from None
+        self.stdout.write(f"{path}: added {len(report.added)} holidays, kept {report.kept} already recorded")
+        for exchange, day in report.added:
+            self.stdout.write(f"  {exchange} holiday {day:%Y-%m-%d %a}")
+
+    def _seed_bundled(self, from_year: int, to_year: int) -> None:
         if from_year > to_year:
             raise CommandError(f"--from-year {from_year} is after --to-year {to_year}.")
         window = self._covered_window(dt.date(from_year, 1, 1), dt.date(to_year, 12, 31))
@@ -53,6 +94,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             for exchange in Exchange.values:
                 self._seed_exchange(exchange, start, end, holidays, sessions)
+                horizon_extend(exchange=exchange, until=end, source=f"exchange_calendars {CALENDAR_NAME}")
 
     def _covered_window(self, start: dt.date, end: dt.date) -> tuple[dt.date, dt.date] | None:
         """The part of [start, end] the calendar knows; None when it knows none of it."""

@@ -23,7 +23,7 @@ def restore_content_types(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('market', '0001_initial'),
+        ('market', '0002_calendar_horizon'),
         ('brokers', '0004_quote_updated_at_no_index'),
     ]
 

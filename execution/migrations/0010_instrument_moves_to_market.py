@@ -7,8 +7,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('execution', '0008_order_lifecycle'),
-        ('market', '0002_instrument_quote'),
+        ('execution', '0009_alert_kind_calendar'),
+        ('market', '0003_instrument_quote'),
     ]
 
     operations = [
