@@ -12,5 +12,6 @@ urlpatterns = [
         views.strategy_performance_csv,
         name="strategy-performance-csv",
     ),
+    path("quotes/chain/", views.option_chain, name="option-chain"),
     path("strategies/<uuid:strategy_id>/intraday/", views.strategy_intraday, name="strategy-intraday"),
 ]

@@ -16,6 +16,8 @@ from django.utils import timezone
 from baskets.models import Basket
 from execution.models import Position
 from market.calendar import EXCHANGE_TZ
+from market.models import Instrument, Quote
+from market.quotes import is_stale
 from strategies.models import Strategy
 
 from . import chart
@@ -193,3 +195,76 @@ def strategy_intraday(request, strategy_id):
         "last": samples[-1] if samples else None,
     }
     return render(request, "analytics/_intraday.html", context)
+
+
+@login_required
+def option_chain(request):
+    """The option chain of an underlying and expiry from the instrument master and the feed's quotes: per
+    strike, calls left and puts right (LTP, bid/ask, IV, delta, quote age), stale quotes marked, the strike
+    nearest the index price highlighted. Refreshes every 2 seconds (htmx)."""
+    now = timezone.now()
+    underlyings = list(
+        Instrument.objects.filter(kind=Instrument.Kind.OPTION, active=True)
+        .order_by("underlying")
+        .values_list("underlying", flat=True)
+        .distinct()
+    )
+    errors = {}
+    underlying = request.GET.get("underlying") or (underlyings[0] if underlyings else "")
+    if underlyings and underlying not in underlyings:
+        errors["underlying"] = [f"Choose one of {', '.join(underlyings)}."]
+        underlying = underlyings[0]
+    expiries = list(
+        Instrument.objects.filter(
+            kind=Instrument.Kind.OPTION, underlying=underlying, active=True, expiry__gte=local_day(now)
+        )
+        .order_by("expiry")
+        .values_list("expiry", flat=True)
+        .distinct()
+    )
+    expiry = expiries[0] if expiries else None
+    if request.GET.get("expiry"):
+        try:
+            wanted = dt.date.fromisoformat(request.GET["expiry"])
+        except ValueError:
+            errors["expiry"] = ["Use a date as YYYY-MM-DD."]
+        else:
+            if wanted in expiries:
+                expiry = wanted
+            else:
+                errors["expiry"] = ["No listed expiry on that date."]
+    options = (
+        Instrument.objects.filter(kind=Instrument.Kind.OPTION, underlying=underlying, expiry=expiry)
+        .select_related("quote")
+        .order_by("strike", "option_type")
+    )
+    strikes: dict = {}
+    for instrument in options:
+        quote = getattr(instrument, "quote", None)
+        strikes.setdefault(instrument.strike, {})[instrument.option_type] = {
+            "instrument": instrument,
+            "quote": quote,
+            "age": None if quote is None else max(0, int((now - quote.updated_at).total_seconds())),
+            "stale": is_stale(quote.updated_at if quote else None, now),
+        }
+    index = (
+        Quote.objects.filter(instrument__kind=Instrument.Kind.INDEX, instrument__underlying=underlying)
+        .select_related("instrument")
+        .first()
+    )
+    atm = min(strikes, key=lambda k: abs(k - index.ltp)) if index and strikes else None
+    rows = [{"strike": k, "ce": v.get("CE"), "pe": v.get("PE"), "atm": k == atm} for k, v in sorted(strikes.items())]
+    context = {
+        "underlyings": underlyings,
+        "underlying": underlying,
+        "expiries": expiries,
+        "expiry": expiry,
+        "rows": rows,
+        "index": index,
+        "index_stale": is_stale(index.updated_at if index else None, now),
+        "errors": errors,
+        "now": now,
+        "stale_seconds": settings.QUOTE_STALE_SECONDS,
+    }
+    template = "analytics/_option_chain.html" if request.htmx else "analytics/option_chain.html"
+    return render(request, template, context, status=400 if errors else 200)

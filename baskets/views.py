@@ -6,7 +6,7 @@ from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404, redirect, render
 
 from config.exceptions import ConflictError, DomainError
-from config.pages import domain_errors, flatten_errors, form_text, split_errors, without_none
+from config.pages import domain_errors, flatten_errors, form_amount, form_text, split_errors, without_none
 from execution.selectors import strategy_pnl
 from strategies.models import Leg, Strategy
 
@@ -65,7 +65,7 @@ def _save(request, basket: Basket | None):
         {
             "basket_name": form_text(values["basket_name"]),
             "description": values["description"].strip(),
-            "initial_capital": form_text(values["initial_capital"]),
+            "initial_capital": form_amount(values["initial_capital"]),
             "deployable_percentage": form_text(values["deployable_percentage"]),
             "status": form_text(values["status"]) if basket else None,
         }

@@ -5,7 +5,7 @@ from django.utils import timezone
 from config.exceptions import ConflictError, DomainError
 
 from .adapters.base import REQUIRED_CREDENTIALS, BrokerError, SessionHealth, adapter_for
-from .models import BrokerAccount
+from .models import Broker, BrokerAccount
 
 
 def _check_credentials(broker: str, credentials: dict | None, *, existing: bool) -> None:
@@ -74,3 +74,50 @@ def broker_account_check(*, account: BrokerAccount) -> SessionHealth:
         account.last_error = health.detail
     account.save(update_fields=["last_ok_at", "last_error", "status", "updated_at"])
     return health
+
+
+def zerodha_login_url(*, account: BrokerAccount, state: str) -> str:
+    """Kite's login page for this account's app; Kite hands `state` back to the callback (redirect_params)."""
+    from urllib.parse import urlencode
+
+    from .adapters import zerodha
+
+    if account.broker != Broker.ZERODHA:
+        raise DomainError("Only Zerodha accounts connect through Kite's login.", field="broker")
+    if not account.has_credentials:
+        raise DomainError("Store this account's api_key and api_secret first.", field="credentials")
+    return f"{zerodha.login_url(account)}&{urlencode({'redirect_params': urlencode({'state': state})})}"
+
+
+def zerodha_connect(*, account: BrokerAccount, request_token: str) -> BrokerAccount:
+    """Finish "Connect Zerodha": trade Kite's request_token for today's access token (stored encrypted, valid
+    until 06:00 IST tomorrow). Raises BrokerError with Kite's message when Kite refuses the token."""
+    from .adapters.zerodha import ZerodhaBroker
+
+    if account.broker != Broker.ZERODHA:
+        raise DomainError("Only Zerodha accounts connect through Kite's login.", field="broker")
+    if not request_token:
+        raise DomainError("Kite sent no request_token: the login did not finish.", field="request_token")
+    return ZerodhaBroker(account).connect(request_token)
+
+
+def broker_sessions_login(*, accounts=None) -> dict[str, SessionHealth]:
+    """The morning routine the platform does by itself: every active Angel One account with credentials and no
+    live session logs in from its TOTP secret (Zerodha needs the trader: Connect Zerodha). Returns each
+    account's outcome by client id; a refusal is recorded on the account (last_error), never raised."""
+    from . import sessions
+
+    if accounts is None:
+        accounts = BrokerAccount.objects.filter(broker=Broker.ANGELONE, status=BrokerAccount.Status.ACTIVE).exclude(
+            credentials_encrypted=""
+        )
+    outcomes = {}
+    for account in accounts:
+        if account.broker != Broker.ANGELONE or sessions.session_tokens(account):
+            continue
+        try:
+            adapter_for(account).login()
+            outcomes[account.client_id] = SessionHealth(ok=True, detail="logged in from the TOTP secret")
+        except BrokerError as exc:
+            outcomes[account.client_id] = SessionHealth(ok=False, detail=exc.message)
+    return outcomes

@@ -10,4 +10,6 @@ urlpatterns = [
     path("broker-accounts/<str:client_id>/edit/", views.account_edit, name="edit"),
     path("broker-accounts/<str:client_id>/check/", views.account_check, name="check"),
     path("broker-accounts/<str:client_id>/delete/", views.account_delete, name="delete"),
+    path("broker-accounts/<str:client_id>/connect-zerodha/", views.zerodha_connect, name="zerodha-connect"),
+    path("brokers/zerodha/callback/", views.zerodha_callback, name="zerodha-callback"),
 ]

@@ -1,6 +1,7 @@
 """Broker account pages: list with session status, add, edit (credentials write-only), session check, delete."""
 
 import json
+import secrets
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,6 +13,7 @@ from config.exceptions import ConflictError, DomainError
 from config.pages import domain_errors, flatten_errors, form_text, split_errors, without_none
 
 from . import services
+from .adapters.base import BrokerError
 from .api.serializers import BrokerAccountSerializer
 from .models import Broker, BrokerAccount
 
@@ -134,4 +136,44 @@ def account_delete(request, client_id):
         values = {"client_id": account.client_id, "broker": account.broker, "name": account.name}
         return _render_form(request, account=account, values=values, errors=domain_errors(exc), status=409)
     messages.success(request, f"Broker account {client_id} deleted.")
+    return redirect("brokers:list")
+
+
+@login_required
+@require_POST
+def zerodha_connect(request, client_id):
+    """ "Connect Zerodha": off to Kite's login page; Kite comes back to zerodha_callback with a request_token."""
+    account = _account(request, client_id)
+    state = secrets.token_urlsafe(16)
+    try:
+        url = services.zerodha_login_url(account=account, state=state)
+    except DomainError as exc:
+        messages.error(request, f"{account.client_id}: {exc.message}")
+        return redirect("brokers:list")
+    request.session["kite_connect"] = {"state": state, "account": str(account.pk)}
+    return redirect(url)
+
+
+@login_required
+def zerodha_callback(request):
+    """Kite's redirect after the trader logged in: ?request_token=…&action=login&status=success&state=…"""
+    pending = request.session.pop("kite_connect", None) or {}
+    state = request.GET.get("state", "")
+    if not pending or not state or not secrets.compare_digest(state, pending.get("state", "")):
+        messages.error(request, "This Kite login was not started from this page; press Connect Zerodha again.")
+        return redirect("brokers:list")
+    account = get_object_or_404(BrokerAccount, pk=pending["account"], owner=request.user)
+    if request.GET.get("status") != "success":
+        messages.error(
+            request, f"{account.client_id}: Kite reports the login as {request.GET.get('status') or 'unfinished'}."
+        )
+        return redirect("brokers:list")
+    try:
+        account = services.zerodha_connect(account=account, request_token=request.GET.get("request_token", ""))
+    except (BrokerError, DomainError) as exc:
+        messages.error(request, f"{account.client_id}: Zerodha did not connect. {exc.message}")
+        return redirect("brokers:list")
+    messages.success(
+        request, f"{account.client_id}: Zerodha connected until {account.session_expires_at:%d %b %H:%M} UTC."
+    )
     return redirect("brokers:list")

@@ -12,6 +12,8 @@ from django.http import HttpResponse
 from config.exceptions import DomainError
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
+# 5,00,000 (Indian: the last three digits, then pairs) or 500,000 (groups of three), with optional decimals.
+_GROUPED = re.compile(r"^[+-]?(\d{1,2}(,\d{2})*,\d{3}|\d{1,3}(,\d{3})+)(\.\d+)?$")
 
 
 def form_int(value: str | None):
@@ -30,6 +32,16 @@ def form_text(value: str | None) -> str | None:
         return None
     value = value.strip()
     return value or None
+
+
+def form_amount(value: str | None) -> str | None:
+    """An amount as typed: "5,00,000" or "500,000" -> "500000" (the grouping commas dropped), "₹ 1,500.50" ->
+    "1500.50"; blank -> None. Commas anywhere else ("5,0,0") are left for the validator to refuse."""
+    value = form_text(value)
+    if value is None:
+        return None
+    value = value.removeprefix("₹").strip()
+    return value.replace(",", "") if _GROUPED.match(value) else value
 
 
 def without_none(data: dict) -> dict:

@@ -229,6 +229,7 @@ class Alert(models.Model):
         KILL_SWITCH = "KILL_SWITCH"
         FAILED = "FAILED"
         CALENDAR = "CALENDAR"
+        SESSION = "SESSION"
 
     class Severity(models.TextChoices):
         INFO = "INFO"

@@ -4,7 +4,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from .dispatch import batch_sender, execution_send
-from .services import monitors, placement, readiness, reconciliation, schedule, sync
+from .services import monitors, placement, readiness, reconciliation, schedule, session_readiness, sync
 
 
 @shared_task(ignore_result=True)
@@ -18,6 +18,7 @@ def tick():
     sync.orders_sync_all()
     reconciliation.orders_reconcile(now=now)
     monitors.run_all(now=now, send=execution_send)
+    session_readiness.sessions_readiness_alert(now=now)
 
 
 @shared_task(ignore_result=True, acks_late=True)

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from . import views
+from . import views, webhooks
 
 app_name = "execution"
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard"),
     path("dashboard/positions/", views.live_positions, name="live-positions"),
+    path("dashboard/panels/<slug:name>/", views.dashboard_panel, name="dashboard-panel"),
     path("schedule/", views.schedule_page, name="schedule"),
     path("executions/", views.history, name="history"),
     path("executions/run/", views.manual_run, name="manual-run"),
@@ -13,4 +14,5 @@ urlpatterns = [
     path("positions/", views.positions, name="positions"),
     path("kill-switch/", views.kill_switch, name="kill-switch"),
     path("alerts/<int:alert_id>/acknowledge/", views.acknowledge_alert, name="acknowledge-alert"),
+    path("brokers/zerodha/postback/", webhooks.kite_postback, name="kite-postback"),
 ]

@@ -60,30 +60,74 @@ def _book(user, **filters):
     }
 
 
+SCHEDULE_STATUS = {"SCHEDULED": "PLANNED", "IN_PROGRESS": "RUNNING"}
+WORKING = [Order.Status.PENDING, Order.Status.SENT, Order.Status.OPEN, Order.Status.PARTIAL, Order.Status.UNKNOWN]
+
+
+def _schedule_panel(user, now):
+    """Today's items from 30 minutes ago on, with the status a trader reads: PLANNED until it runs, then
+    RUNNING, then how it ended."""
+    closed, items = schedule.schedule_for_day(owner=user, day=_today())
+    rows = []
+    for item in items:
+        if item.due_at < now - dt.timedelta(minutes=30):
+            continue
+        status = item.execution.status if item.execution else "PLANNED"
+        rows.append({**item.__dict__, "status": SCHEDULE_STATUS.get(status, status)})
+    return {"upcoming": rows[:12], "closed": [exchange for exchange, shut in closed.items() if shut]}
+
+
+def _market_panel(user, now):
+    accounts = list(BrokerAccount.objects.filter(owner=user))
+    return {
+        "feed": monitors.feed_status(now=now),
+        "accounts": accounts,
+        "blocked": [account for account in accounts if account.entries_blocked],
+    }
+
+
+def _open_book(user):
+    book = _book(user)
+    book["rows"] = [row for row in book["rows"] if row["position"].net_quantity]  # closed rows leave
+    return book
+
+
+PANELS = {
+    "alerts": lambda user, now: {"alerts": Alert.objects.filter(owner=user, acknowledged_at=None)[:10]},
+    "schedule": _schedule_panel,
+    "market": _market_panel,
+    "working": lambda user, now: {
+        "working": selectors.orders_for(owner=user)
+        .filter(status__in=WORKING)
+        .select_related("strategy")
+        .order_by("-created_at")[:50]
+    },
+    "recent": lambda user, now: {"recent": selectors.executions_for(owner=user).order_by("-due_at")[:8]},
+}
+
+
 @login_required
 def dashboard(request):
     now = timezone.now()
-    closed, items = schedule.schedule_for_day(owner=request.user, day=_today())
-    upcoming = [item for item in items if item.due_at >= now - dt.timedelta(minutes=1)][:10]
-    context = {
-        "upcoming": upcoming,
-        "closed": [exchange for exchange, shut in closed.items() if shut],
-        "recent": selectors.executions_for(owner=request.user).order_by("-due_at")[:8],
-        "alerts": Alert.objects.filter(owner=request.user, acknowledged_at=None)[:10],
-        "accounts": BrokerAccount.objects.filter(owner=request.user),
-        "feed": monitors.feed_status(now=now),
-        "book": _book(request.user),
-        "now": now,
-    }
+    context = {"book": _open_book(request.user), "now": now}
+    for panel in PANELS.values():
+        context.update(panel(request.user, now))
     return render(request, "execution/dashboard.html", context)
+
+
+@login_required
+def dashboard_panel(request, name):
+    """One dashboard panel (htmx refresh): alerts, schedule, market, working or recent."""
+    if name not in PANELS:
+        raise Http404
+    context = PANELS[name](request.user, timezone.now())
+    return render(request, f"execution/_dash_{name}.html", context)
 
 
 @login_required
 def live_positions(request):
     """The 1-second refresh of the open book (htmx partial)."""
-    book = _book(request.user)
-    book["rows"] = [row for row in book["rows"] if row["position"].net_quantity]
-    return render(request, "execution/_live_positions.html", {"book": book, "now": timezone.now()})
+    return render(request, "execution/_live_positions.html", {"book": _open_book(request.user), "now": timezone.now()})
 
 
 # The page shows 7 days from `from` and links a week either side: dates whose arithmetic would overflow are refused.

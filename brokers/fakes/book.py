@@ -11,6 +11,7 @@ Control keys (each optional; counts are "the next N orders/requests"):
   reject_freeze: N       next N orders are refused at placement: quantity above the freeze limit
   partial: N, partial_ratio: 0.5   next N orders fill only that share (in lots of `lot`, default 1)
   fill_later: N, fill_after: seconds   next N orders rest OPEN and fill after that many seconds (0 = on /_control/fill)
+  fill_later_side: BUY|SELL   only orders of that side rest (the others trade at once)
   rest: N                next N orders rest OPEN until /_control/fill or a marketable modify
   http_429: N            next N requests are answered 429 (not processed)
   http_500: N            next N requests are answered 500 (not processed)
@@ -20,6 +21,7 @@ Control keys (each optional; counts are "the next N orders/requests"):
   ltp: {"SYMBOL": price} the price MARKET orders fill at and LIMIT orders are matched against (default 100)
   freeze_quantity: N     quantity above which an order is refused (default none)
   postback_url, api_secret   Kite only: where to POST order updates and the secret their checksum uses
+  redirect_url           Kite only: where the login page sends the request_token
   clock: epoch seconds   the client's "now" (a test's pinned clock): TOTP codes are checked against it
   reset: true            forget orders, counters and faults
 """
@@ -98,6 +100,7 @@ class Book:
             self.tokens: set[str] = set()
             self.refresh_tokens: set[str] = set()
             self.postback_url = ""
+            self.redirect_url = ""
             self.api_secret = ""
             self.clock_offset = 0.0
             self._ids = itertools.count(1)
@@ -124,6 +127,8 @@ class Book:
             for key in ("partial_ratio", "fill_after", "delay"):
                 if key in body:
                     self.faults[key] = float(body[key])
+            if "fill_later_side" in body:
+                self.faults["fill_later_side"] = str(body["fill_later_side"] or "")
             if "lot" in body:
                 self.faults["lot"] = int(body["lot"])
             if body.get("expire_session"):
@@ -138,6 +143,8 @@ class Book:
                 self.clock_offset = float(body["clock"]) - time.time()
             if "postback_url" in body:
                 self.postback_url = body["postback_url"]
+            if "redirect_url" in body:
+                self.redirect_url = body["redirect_url"]
             if "api_secret" in body:
                 self.api_secret = body["api_secret"]
             for token in body.get("issue_tokens") or []:
@@ -186,7 +193,7 @@ class Book:
                 order.status = "REJECTED"
                 required = (self.price_of(order.tradingsymbol) * order.quantity).quantize(Decimal("0.01"))
                 order.message = f"Insufficient funds. Required margin is {required} but available margin is 0.00."
-            elif self.take("fill_later"):
+            elif self.faults.get("fill_later_side", "") in ("", order.side) and self.take("fill_later"):
                 after = self.faults.get("fill_after", 0.0)
                 order.fill_at = now + after if after > 0 else None
             elif self.take("rest"):

@@ -34,6 +34,7 @@ class KiteHandler(FakeHandler):
     api_key = "fake_api_key"
     api_secret = "fake_api_secret"
     redirect_url = ""
+    postback_url = ""
     instruments_csv: dict[str, str] = {}
 
     # ---- envelope ----------------------------------------------------------------------------------------
@@ -120,7 +121,7 @@ class KiteHandler(FakeHandler):
     @classmethod
     def notify(cls, orders: list[FakeOrder]) -> None:
         """Kite's postback: the order as JSON plus checksum = sha256(order_id + order_timestamp + api_secret)."""
-        url = cls.book.postback_url
+        url = cls.book.postback_url or cls.postback_url
         if not url or not orders:
             return
         secret = cls.book.api_secret or cls.api_secret
@@ -220,12 +221,14 @@ class KiteHandler(FakeHandler):
     def login_page(self):
         """The sandbox's stand-in for kite.zerodha.com/connect/login: log straight in and redirect back."""
         query = self._query()
-        if query.get("api_key", [""])[0] != self.api_key or not self.redirect_url:
+        redirect_url = self.book.redirect_url or self.redirect_url
+        if query.get("api_key", [""])[0] != self.api_key or not redirect_url:
             return self.send_text(400, "unknown api_key or no redirect url", "text/plain")
         token = self.book.issue_token("request")
-        target = f"{self.redirect_url}{'&' if '?' in self.redirect_url else '?'}" + urlencode(
-            {"request_token": token, "action": "login", "status": "success"}
-        )
+        params = {"request_token": token, "action": "login", "status": "success"}
+        for key, values in parse_qs(query.get("redirect_params", [""])[0]).items():
+            params.setdefault(key, values[-1])  # Kite appends the app's redirect_params to the redirect
+        target = f"{redirect_url}{'&' if '?' in redirect_url else '?'}" + urlencode(params)
         self.send_response(302)
         self.send_header("Location", target)
         self.send_header("Content-Length", "0")
@@ -355,6 +358,7 @@ def main(argv=None):
     parser.add_argument("--api-key", default=KiteHandler.api_key)
     parser.add_argument("--api-secret", default=KiteHandler.api_secret)
     parser.add_argument("--redirect-url", default="", help="where the sandbox login page sends the request_token")
+    parser.add_argument("--postback-url", default="", help="where order updates are POSTed (Kite's postback)")
     parser.add_argument("--instruments", action="append", default=[], help="EXCHANGE=path.csv served at /instruments")
     parser.add_argument("--access-token", action="append", default=[], help="a session token valid from the start")
     args = parser.parse_args(argv)
@@ -368,6 +372,7 @@ def main(argv=None):
         with open(path) as handle:
             KiteHandler.instruments_csv[exchange] = handle.read()
     KiteHandler.book.tokens.update(args.access_token)
+    KiteHandler.postback_url = args.postback_url
     serve(KiteHandler, host=args.host, port=args.port)
 
 

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('brokers', '0005_brokeraccount_algo_id'),
-        ('execution', '0010_instrument_moves_to_market'),
+        ('execution', '0011_instrument_moves_to_market'),
         ('market', '0003_instrument_quote'),
     ]
 

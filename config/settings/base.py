@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    "config.middleware.ExchangeTimeZoneMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -98,7 +99,8 @@ LANGUAGE_CODE = "en-us"
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "UTC"  # stored in UTC; schedules are read in EXCHANGE_TIME_ZONE
-EXCHANGE_TIME_ZONE = "Asia/Kolkata"
+EXCHANGE_TIME_ZONE = "Asia/Kolkata"  # pages render every time in it (config.middleware.ExchangeTimeZoneMiddleware)
+FORMAT_MODULE_PATH = ["config.formats"]  # Indian number grouping
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

@@ -158,8 +158,9 @@ def test_the_beat_holds_a_handful_of_rows_whatever_the_strategy_count(condor, tr
         "execution.tasks.calendar_readiness",
         "analytics.tasks.marks_nightly",
         "analytics.tasks.intraday_marks",
+        "brokers.tasks.sessions_login",
     }
-    assert PeriodicTask.objects.count() == 5
+    assert PeriodicTask.objects.count() == 6
 
 
 def test_schedule_lists_the_day_from_the_calendar_without_execution_rows(api, user):

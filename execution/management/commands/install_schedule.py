@@ -10,6 +10,7 @@ HOUSEKEEPING = "execution: housekeeping"
 READINESS = "execution: calendar readiness"
 MARKS = "analytics: daily marks"
 INTRADAY = "analytics: intraday MTM"
+SESSIONS = "brokers: morning logins"
 
 
 class Command(BaseCommand):
@@ -25,6 +26,9 @@ class Command(BaseCommand):
         morning, _ = CrontabSchedule.objects.get_or_create(  # 08:00 IST, before the pre-open
             minute="30", hour="2", day_of_week="*", day_of_month="*", month_of_year="*", timezone="UTC"
         )
+        before_readiness, _ = CrontabSchedule.objects.get_or_create(  # 08:30 IST, before the 08:45 session check
+            minute="0", hour="3", day_of_week="*", day_of_month="*", month_of_year="*", timezone="UTC"
+        )
         after_housekeeping, _ = CrontabSchedule.objects.get_or_create(
             minute="5", hour="18", day_of_week="*", day_of_month="*", month_of_year="*", timezone="UTC"
         )
@@ -32,6 +36,7 @@ class Command(BaseCommand):
             (TICK, "execution.tasks.tick", every_minute, "Materialize and enqueue executions due in the next minutes"),
             (HOUSEKEEPING, "execution.tasks.housekeeping", nightly, "Close out stale executions, refresh calendar"),
             (READINESS, "execution.tasks.calendar_readiness", morning, "Alert when the holiday calendar runs out"),
+            (SESSIONS, "brokers.tasks.sessions_login", before_readiness, "Angel One logins from TOTP secrets"),
             # Named by string: analytics is the top layer and nothing imports it.
             (MARKS, "analytics.tasks.marks_nightly", after_housekeeping, "Daily marks and performance metrics"),
             (INTRADAY, "analytics.tasks.intraday_marks", every_minute, "Intraday MTM of strategies holding"),

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('execution', '0009_alert_kind_calendar'),
+        ('execution', '0010_alert_kind_session'),
         ('market', '0003_instrument_quote'),
     ]
 

@@ -1,0 +1,121 @@
+"""End to end on the live path: the seed 001 condor on one Zerodha and one Angel One account, against the
+loopback Kite and SmartAPI fakes, through the engine (placement, order sync, postbacks, reconciliation)."""
+
+import time
+
+import pytest
+import time_machine
+
+from brokers import sessions
+from brokers.models import BrokerAccount
+from execution.models import Alert, Execution, Fill, Order, Position
+from execution.services import monitors
+from execution.services.placement import execution_run
+from execution.services.sync import orders_sync_all
+from market.models import Instrument
+from tests.brokers.conftest import ANGEL, KITE
+from tests.execution.conftest import MONDAY_0930, make_chain, new_execution
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def angel_symbol(instrument):
+    return f"{instrument.underlying}{instrument.expiry:%d%b%y}{int(instrument.strike)}{instrument.option_type}".upper()
+
+
+@pytest.fixture
+def live_condor(condor, kite_fake, angel_fake, live_server):
+    """The condor's two accounts made live: ZERODHA123 connected to the Kite fake (postbacks to this server),
+    ANGELONE456 logging in to the SmartAPI fake from its TOTP secret; orders rest until the fakes fill them."""
+    with time_machine.travel(MONDAY_0930, tick=False) as traveller:
+        make_chain()
+        for instrument in Instrument.objects.filter(kind="OPTION"):
+            instrument.broker_tokens = {
+                "PAPER": instrument.tradingsymbol,
+                "ZERODHA": {"symbol": instrument.tradingsymbol, "token": str(9_000_000 + instrument.pk)},
+                "ANGELONE": {"symbol": angel_symbol(instrument), "token": str(40_000 + instrument.pk)},
+            }
+            instrument.save(update_fields=["broker_tokens"])
+        zerodha = BrokerAccount.objects.get(client_id="ZERODHA123")
+        zerodha.broker, zerodha.algo_id, zerodha.credentials = "ZERODHA", "ALGO42", KITE
+        zerodha.save()
+        kite_fake.control(
+            issue_tokens=["tok-e2e"],
+            postback_url=f"{live_server.url}/brokers/zerodha/postback/",
+            fill_later=99,
+            fill_later_side="SELL",
+        )
+        sessions.session_save(account=zerodha, tokens={"access_token": "tok-e2e"})
+        angel = BrokerAccount.objects.get(client_id="ANGELONE456")
+        angel.broker, angel.credentials = "ANGELONE", ANGEL
+        angel.save()
+        angel_fake.control(clock=time.time(), fill_later=99, fill_later_side="SELL")
+        yield traveller, zerodha, angel
+
+
+def wait_for(predicate, seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return predicate()
+
+
+def test_seed_001_condor_enters_fills_late_exits_flat_and_reconciles_clean(live_condor, kite_fake, angel_fake):
+    traveller, zerodha, angel = live_condor
+    entry = execution_run(new_execution(condor_of(zerodha)).pk)
+
+    kite_orders, angel_orders = kite_fake.orders(), angel_fake.orders()
+    # seed 001: ZERODHA123 trades 3,3,1,1 lots and ANGELONE456 1,1,4,4 (65 a lot), each order exactly once
+    assert sorted(o["quantity"] for o in kite_orders) == [65, 65, 195, 195]
+    assert sorted(o["quantity"] for o in angel_orders) == [65, 65, 260, 260]
+    platform = {o.tag: o for o in Order.objects.filter(execution=entry).select_related("instrument")}
+    assert len(platform) == 8
+    assert {o["tag"] for o in kite_orders + angel_orders} == set(platform)
+    for sent in kite_orders:
+        order = platform[sent["tag"]]
+        assert (sent["tradingsymbol"], sent["side"], sent["product"]) == (
+            order.instrument.tradingsymbol,
+            order.side,
+            "NRML",
+        )
+        assert sent["extra"]["algo_id"] == "ALGO42"
+    for sent in angel_orders:
+        order = platform[sent["tag"]]
+        assert sent["tradingsymbol"] == angel_symbol(order.instrument)
+        assert sent["token"] == str(40_000 + order.instrument_id) and sent["product"] == "CARRYFORWARD"
+    # The hedges (BUY) traded at once; the shorts rest at both brokers until the fakes fill them.
+    assert Fill.objects.filter(order__execution=entry).count() == 4
+    assert {o["status"] for o in kite_orders + angel_orders if o["side"] == "SELL"} == {"OPEN"}
+
+    # Fills arrive later: Kite pushes a postback to the webhook; Angel One is polled by the order sync.
+    kite_fake.fill()
+    assert wait_for(lambda: Fill.objects.filter(order__broker_account=zerodha, order__side="SELL").count() == 2)
+    angel_fake.fill()
+    orders_sync_all()
+    assert Fill.objects.filter(order__broker_account=angel, order__side="SELL").count() == 2
+    assert set(Order.objects.filter(execution=entry).values_list("status", flat=True)) == {"FILLED"}
+    assert Position.objects.filter(broker_account=zerodha).exclude(net_quantity=0).count() == 4
+
+    # Exit: market orders fill at once; both fakes and both books end flat.
+    kite_fake.control(fill_later=0, fill_later_side="")
+    angel_fake.control(fill_later=0, fill_later_side="")
+    exit_ = execution_run(new_execution(condor_of(zerodha), "EXIT").pk)
+    orders_sync_all()
+    assert Execution.objects.get(pk=exit_.pk).status == "COMPLETED"
+    for account, fake in ((zerodha, kite_fake), (angel, angel_fake)):
+        assert not Position.objects.filter(broker_account=account).exclude(net_quantity=0).exists()
+        net = {}
+        for o in fake.orders():
+            net[o["tradingsymbol"]] = net.get(o["tradingsymbol"], 0) + (
+                o["filled"] if o["side"] == "BUY" else -o["filled"]
+            )
+        assert set(net.values()) == {0}
+        report = monitors.reconciliation_report(account)
+        assert report["ok"], report
+    assert not Alert.objects.filter(kind__in=["RECONCILIATION", "UNKNOWN_ORDER"]).exists()
+
+
+def condor_of(account):
+    return account.allocations.get().strategy

@@ -1,0 +1,111 @@
+"""The dashboard as a cockpit: every panel refreshes on its own; closed rows leave; kill switch state;
+the option chain; readable contract names."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from analytics.templatetags.trading import contract
+from execution.models import Execution
+from market.models import Instrument, Quote
+from tests.execution.conftest import MONDAY_0930, allocate_seed_001, make_chain, new_execution
+from tests.factories import OptionInstrumentFactory, iron_condor
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_dashboard_panel_refreshes_itself(page):
+    html = page.get("/dashboard/").content.decode()
+    for name in ("alerts", "schedule", "market", "working", "recent"):
+        assert f'hx-get="/dashboard/panels/{name}/"' in html, name
+        assert page.get(f"/dashboard/panels/{name}/").status_code == 200
+    assert 'hx-get="/dashboard/positions/"' in html
+    assert page.get("/dashboard/panels/nope/").status_code == 404
+
+
+def test_schedule_panel_goes_planned_running_completed(page, user):
+    strategy = iron_condor(owner=user)
+    allocate_seed_001(strategy, user)
+    with time_machine.travel(MONDAY_0930 - dt.timedelta(minutes=5), tick=False):
+        assert ">PLANNED<" in page.get("/dashboard/panels/schedule/").content.decode()
+        execution = new_execution(strategy)
+        assert ">PLANNED<" in page.get("/dashboard/panels/schedule/").content.decode()
+        Execution.objects.filter(pk=execution.pk).update(status="IN_PROGRESS")
+        assert ">RUNNING<" in page.get("/dashboard/panels/schedule/").content.decode()
+        Execution.objects.filter(pk=execution.pk).update(status="COMPLETED")
+    with time_machine.travel(MONDAY_0930 + dt.timedelta(minutes=10), tick=False):
+        assert ">COMPLETED<" in page.get("/dashboard/panels/schedule/").content.decode()
+
+
+def test_kill_switch_state_per_account_with_one_release_for_all(page, user):
+    from tests.factories import BrokerAccountFactory
+
+    for client_id in ("ZERODHA123", "ANGELONE456"):
+        BrokerAccountFactory(owner=user, client_id=client_id, entries_blocked=True, entries_blocked_reason="test")
+    html = page.get("/dashboard/panels/market/").content.decode()
+    assert 'data-testid="kill-switch-engaged"' in html and "2 of 2 accounts" in html
+    page.post("/kill-switch/", {"action": "release"})
+    html = page.get("/dashboard/panels/market/").content.decode()
+    assert 'data-testid="kill-switch-engaged"' not in html and html.count(">trading<") == 2
+
+
+def test_closed_rows_leave_open_positions(page, user, frozen):
+    from tests.analytics.week import book
+    from tests.factories import BrokerAccountFactory
+
+    strategy = iron_condor(owner=user)
+    account = BrokerAccountFactory(owner=user)
+    instrument = OptionInstrumentFactory(expiry=dt.date(2026, 12, 8), strike=Decimal("25600"))
+    book(strategy, account, instrument, 1, "SELL", 65, "100", timezone.now())
+    html = page.get("/dashboard/positions/").content.decode()
+    assert "NIFTY 08 Dec 25,600 PE" in html and "-65" in html
+    book(strategy, account, instrument, 1, "BUY", 65, "90", timezone.now())
+    html = page.get("/dashboard/").content.decode()
+    assert 'data-testid="book-flat"' in html and "25,600" not in html
+
+
+def test_contract_names_read_like_a_trader_says_them():
+    instrument = Instrument(
+        underlying="NIFTY", expiry=dt.date(2026, 12, 8), strike=Decimal("25600"), option_type="PE",
+        tradingsymbol="NIFTY26D0825600PE",
+    )  # fmt: skip
+    assert contract(instrument) == "NIFTY 08 Dec 25,600 PE"
+    assert contract(Instrument(underlying="NIFTY", tradingsymbol="NIFTY 50")) == "NIFTY 50"
+
+
+def test_option_chain_lists_strikes_with_quotes_and_marks_stale_ones(page, frozen):
+    make_chain()
+    stale = Instrument.objects.get(underlying="NIFTY", expiry=dt.date(2026, 11, 24), strike=26000, option_type="CE")
+    Quote.objects.filter(instrument=stale).update(updated_at=timezone.now() - dt.timedelta(minutes=5))
+    response = page.get("/quotes/chain/?underlying=NIFTY&expiry=2026-11-24")
+    html = response.content.decode()
+    assert response.status_code == 200 and 'data-testid="option-chain"' in html
+    assert 'data-testid="atm-row"' in html and "26,000" in html
+    assert html.count(">stale<") == 1
+    assert "300" in html  # the stale quote's age in seconds
+
+
+@pytest.mark.parametrize("query, field", [("underlying=DOGE", "underlying"), ("expiry=24-11-2026", "expiry")])
+def test_option_chain_bad_query_is_400_naming_it(page, frozen, query, field):
+    make_chain()
+    response = page.get(f"/quotes/chain/?{query}")
+    assert response.status_code == 400 and f"{field}:" in response.content.decode()
+
+
+def test_working_orders_show_readable_contracts_and_limits(page, user, frozen):
+    from execution.models import Order
+    from tests.factories import BrokerAccountFactory
+
+    strategy = iron_condor(owner=user)
+    account = BrokerAccountFactory(owner=user)
+    instrument = OptionInstrumentFactory(expiry=dt.date(2026, 12, 8), strike=Decimal("25600"))
+    Order.objects.create(
+        execution=new_execution(strategy), strategy=strategy, broker_account=account, leg_no=1,
+        instrument=instrument, side="SELL", lots=1, quantity=65, order_type="LIMIT",
+        limit_price=Decimal("1234.50"), tag="W1", status="OPEN",
+    )  # fmt: skip
+    html = page.get("/dashboard/panels/working/").content.decode()
+    assert "NIFTY 08 Dec 25,600 PE" in html and "1,234.50" in html and "0 / 65" in html
