@@ -23,7 +23,7 @@ from strategies.models import Strategy
 
 from . import selectors
 from .dispatch import execution_send
-from .models import Alert, Order
+from .models import Alert, Execution, Order
 from .services import killswitch, monitors, schedule
 
 
@@ -102,7 +102,7 @@ PANELS = {
         .select_related("strategy")
         .order_by("-created_at")[:50]
     },
-    "recent": lambda user, now: {"recent": selectors.executions_for(owner=user).order_by("-due_at")[:8]},
+    "recent": lambda user, now: {"recent": _with_fills(selectors.executions_for(owner=user)).order_by("-due_at")[:8]},
 }
 
 
@@ -208,13 +208,53 @@ def manual_run(request):
     return redirect("execution:detail", execution_id=execution.pk)
 
 
+def _with_fills(executions):
+    """Each execution with filled_lots: Σ over its orders of filled quantity ÷ lot size (0 for a run that
+    filled nothing, which the pages say instead of showing the planned lots)."""
+    from django.db.models import F, Sum
+    from django.db.models.functions import Coalesce
+
+    return executions.annotate(
+        filled_lots=Coalesce(Sum(F("orders__filled_quantity") / F("orders__instrument__lot_size")), 0)
+    )
+
+
 @login_required
 def history(request):
+    """Executions, filterable by strategy, status and date (IST); bad filters are a 400 naming them."""
     executions = selectors.executions_for(owner=request.user).order_by("-due_at")
-    strategy_id = request.GET.get("strategy_id")
+    errors, selected = {}, {"strategy_id": "", "status": "", "date": ""}
+    strategy_id = request.GET.get("strategy_id", "")
     if strategy_id:
-        executions = executions.filter(strategy_id=strategy_id) if _is_uuid(strategy_id) else executions.none()
-    return render(request, "execution/history.html", {"executions": executions[:200]})
+        selected["strategy_id"] = strategy_id
+        if _is_uuid(strategy_id):
+            executions = executions.filter(strategy_id=strategy_id)
+        else:
+            errors["strategy_id"] = "Choose a strategy from the list."
+    status = request.GET.get("status", "")
+    if status:
+        selected["status"] = status
+        if status in Execution.Status.values:
+            executions = executions.filter(status=status)
+        else:
+            errors["status"] = f"Choose one of {', '.join(Execution.Status.values)}."
+    day = request.GET.get("date", "")
+    if day:
+        selected["date"] = day
+        try:
+            executions = executions.filter(execution_date=dt.date.fromisoformat(day))
+        except ValueError:
+            errors["date"] = "Use a date as YYYY-MM-DD."
+    if errors:
+        executions = executions.none()
+    context = {
+        "executions": _with_fills(executions)[:200],
+        "errors": errors,
+        "selected": selected,
+        "strategies": Strategy.objects.filter(owner=request.user).order_by("strategy_name"),
+        "statuses": Execution.Status.values,
+    }
+    return render(request, "execution/history.html", context, status=400 if errors else 200)
 
 
 def _is_uuid(value):
@@ -229,7 +269,7 @@ def _is_uuid(value):
 
 @login_required
 def detail(request, execution_id):
-    execution = get_object_or_404(selectors.executions_for(owner=request.user), pk=execution_id)
+    execution = get_object_or_404(_with_fills(selectors.executions_for(owner=request.user)), pk=execution_id)
     orders = (
         Order.objects.filter(execution=execution)
         .select_related("broker_account", "instrument")
@@ -255,15 +295,38 @@ def detail(request, execution_id):
     )
 
 
+def _by_strategy(book: dict) -> list[dict]:
+    """The book's rows grouped by strategy, each group with its realized, unrealized and total subtotals."""
+    groups: dict = {}
+    for row in book["rows"]:
+        position = row["position"]
+        group = groups.setdefault(
+            position.strategy_id,
+            {"strategy": position.strategy, "rows": [], "realized": Decimal(0), "unrealized": Decimal(0), "open": 0},
+        )
+        group["rows"].append(row)
+        group["realized"] += position.realized_pnl
+        if group["unrealized"] is not None:
+            group["unrealized"] = None if row["unrealized"] is None else group["unrealized"] + row["unrealized"]
+        group["open"] += 1 if position.net_quantity else 0
+    for group in groups.values():
+        group["total"] = None if group["unrealized"] is None else group["realized"] + group["unrealized"]
+    return list(groups.values())
+
+
 @login_required
 def positions(request):
+    """Every strategy's own book with subtotals per strategy; live (htmx every 2 s); an exit per strategy."""
     strategy_id = request.GET.get("strategy_id")
     filters = {}
     if strategy_id and _is_uuid(strategy_id):
         filters["strategy_id"] = strategy_id
     if request.GET.get("client_id"):
         filters["broker_account__client_id"] = request.GET["client_id"]
-    return render(request, "execution/positions.html", {"book": _book(request.user, **filters)})
+    book = _book(request.user, **filters)
+    context = {"book": book, "groups": _by_strategy(book), "now": timezone.now(), "query": request.GET.urlencode()}
+    template = "execution/_positions_body.html" if request.htmx else "execution/positions.html"
+    return render(request, template, context)
 
 
 @login_required

@@ -46,6 +46,7 @@ class AngelHandler(FakeHandler):
     pin = "1234"
     totp_secret = ""
     expired: set[str] = set()
+    scrip_master = "[]"
 
     def ok(self, data, message: str = "SUCCESS"):
         self.send_json(200, {"status": True, "message": message, "errorcode": "", "data": data})
@@ -104,6 +105,10 @@ class AngelHandler(FakeHandler):
             "uniqueorderid": order.extra.get("uniqueorderid", ""),
         }
 
+    def extra_control(self, body: dict) -> None:
+        if "scrip_master" in body:
+            type(self).scrip_master = body["scrip_master"]
+
     def route(self, method: str, path: str, raw: bytes) -> None:
         try:
             fields = json.loads(raw) if raw and method in ("POST", "PUT") else {}
@@ -111,6 +116,8 @@ class AngelHandler(FakeHandler):
             return self.fail("AB1004", "Invalid request body")
         fields = fields if isinstance(fields, dict) else {}
         self.book.record(method, path, {k: v for k, v in fields.items() if k not in ("password", "totp")})
+        if path == "/OpenAPI_File/files/OpenAPIScripMaster.json" and method == "GET":
+            return self.send_text(200, self.scrip_master, "application/json")
         if path == "/rest/auth/angelbroking/user/v1/loginByPassword" and method == "POST":
             return self.login(fields)
         if path == "/rest/auth/angelbroking/jwt/v1/generateTokens" and method == "POST":
@@ -322,7 +329,11 @@ def main(argv=None):
     parser.add_argument("--client-code", default=AngelHandler.client_code)
     parser.add_argument("--pin", default=AngelHandler.pin)
     parser.add_argument("--totp-secret", default="", help="base32; empty accepts any TOTP")
+    parser.add_argument("--scrip-master", default="", help="a ScripMaster JSON file to serve")
     args = parser.parse_args(argv)
+    if args.scrip_master:
+        with open(args.scrip_master) as handle:
+            AngelHandler.scrip_master = handle.read()
     AngelHandler.api_key = args.api_key
     AngelHandler.client_code = args.client_code
     AngelHandler.pin = args.pin

@@ -362,7 +362,9 @@ class FakeHandler(BaseHTTPRequestHandler):
 
     def _control(self, method, path, raw):
         if path == "/_control" and method == "POST":
-            return self.send_json(200, self.book.control(json.loads(raw or b"{}")))
+            body = json.loads(raw or b"{}")
+            self.extra_control(body)
+            return self.send_json(200, self.book.control(body))
         if path == "/_control/fill" and method == "POST":
             body = json.loads(raw or b"{}")
             changed = self.book.fill_now(body.get("order_id"))
@@ -396,6 +398,9 @@ class FakeHandler(BaseHTTPRequestHandler):
             "message": order.message,
             "extra": order.extra,
         }
+
+    def extra_control(self, body: dict) -> None:
+        """Hook: control keys only one broker's fake knows (its instrument dump)."""
 
     @classmethod
     def notify(cls, orders: list[FakeOrder]) -> None:

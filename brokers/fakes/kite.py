@@ -146,6 +146,10 @@ class KiteHandler(FakeHandler):
 
         threading.Thread(target=post, daemon=True).start()
 
+    def extra_control(self, body: dict) -> None:
+        for exchange, text in (body.get("instruments_csv") or {}).items():
+            type(self).instruments_csv[exchange] = text
+
     # ---- routes ------------------------------------------------------------------------------------------
     def route(self, method: str, path: str, raw: bytes) -> None:
         fields = self._form(raw) if method in ("POST", "PUT") and raw and not path.startswith("/margins") else {}
@@ -154,9 +158,12 @@ class KiteHandler(FakeHandler):
             return self.login_page()
         if path == "/session/token" and method == "POST":
             return self.session_token(fields)
+        parts = [p for p in path.split("/") if p]
+        if parts[:1] == ["instruments"] and method == "GET":  # public, as at Kite
+            exchange = parts[1] if len(parts) > 1 else ""
+            return self.send_text(200, self.instruments_csv.get(exchange, INSTRUMENT_HEADER), "text/csv")
         if not self._authorised():
             return self.error(403, "TokenException", "Incorrect `api_key` or `access_token`.")
-        parts = [p for p in path.split("/") if p]
         if parts[:1] == ["orders"]:
             if method == "GET" and len(parts) == 1:
                 with self.book.lock:
@@ -194,9 +201,6 @@ class KiteHandler(FakeHandler):
             )
         if path == "/user/profile" and method == "GET":
             return self.ok({"user_id": "FAKE01", "user_name": "Fake Trader", "broker": "ZERODHA"})
-        if parts[:1] == ["instruments"] and method == "GET":
-            exchange = parts[1] if len(parts) > 1 else ""
-            return self.send_text(200, self.instruments_csv.get(exchange, INSTRUMENT_HEADER), "text/csv")
         if path == "/quote/ltp" and method == "GET":
             keys = self._query().get("i", [])
             data = {}
@@ -359,7 +363,9 @@ def main(argv=None):
     parser.add_argument("--api-secret", default=KiteHandler.api_secret)
     parser.add_argument("--redirect-url", default="", help="where the sandbox login page sends the request_token")
     parser.add_argument("--postback-url", default="", help="where order updates are POSTed (Kite's postback)")
-    parser.add_argument("--instruments", action="append", default=[], help="EXCHANGE=path.csv served at /instruments")
+    parser.add_argument(
+        "--instruments", action="append", default=[], help="EXCHANGE=path.csv served at /instruments/EXCHANGE"
+    )
     parser.add_argument("--access-token", action="append", default=[], help="a session token valid from the start")
     args = parser.parse_args(argv)
     KiteHandler.api_key, KiteHandler.api_secret, KiteHandler.redirect_url = (

@@ -222,7 +222,15 @@ SMARTAPI_ROOT = env("SMARTAPI_ROOT", default="")
 SMARTAPI_CLIENT_PUBLIC_IP = env("SMARTAPI_CLIENT_PUBLIC_IP", default="127.0.0.1")
 # Kite market orders carry market protection: -1 lets the exchange apply its automatic band.
 KITE_MARKET_PROTECTION = env.int("KITE_MARKET_PROTECTION", default=-1)
+# BROKER_SANDBOX=1: `make run` starts the loopback Kite and SmartAPI fakes on these ports and points the
+# platform at them (brokers/sandbox.py), so the whole live path can be tried without a broker account.
 BROKER_SANDBOX = env.bool("BROKER_SANDBOX", default=False)
+SANDBOX_KITE_PORT = env.int("SANDBOX_KITE_PORT", default=8701)
+SANDBOX_ANGEL_PORT = env.int("SANDBOX_ANGEL_PORT", default=8702)
+if BROKER_SANDBOX:
+    KITE_API_ROOT = KITE_API_ROOT or f"http://127.0.0.1:{SANDBOX_KITE_PORT}"
+    KITE_LOGIN_URL = KITE_LOGIN_URL or f"http://127.0.0.1:{SANDBOX_KITE_PORT}/connect/login"
+    SMARTAPI_ROOT = SMARTAPI_ROOT or f"http://127.0.0.1:{SANDBOX_ANGEL_PORT}"
 
 # Estimated charges per executed option order (analytics.charges): NSE F&O options rates, as fractions of the
 # premium turnover unless named per order. Every P&L figure is shown gross and net of these.
@@ -234,3 +242,10 @@ CHARGES_GST_RATE = env("CHARGES_GST_RATE", default="0.18")
 CHARGES_STAMP_BUY_RATE = env("CHARGES_STAMP_BUY_RATE", default="0.00003")
 # Annual risk-free rate for the Sharpe ratio (a fraction: 0.065 is 6.5 %, about the 91-day T-bill yield).
 RISK_FREE_RATE = env.float("RISK_FREE_RATE", default=0.065)
+# Angel One's instrument master (ScripMaster JSON); the sandbox serves one from the SmartAPI fake.
+SMARTAPI_SCRIP_MASTER_URL = env(
+    "SMARTAPI_SCRIP_MASTER_URL",
+    default=f"http://127.0.0.1:{SANDBOX_ANGEL_PORT}/OpenAPI_File/files/OpenAPIScripMaster.json"
+    if BROKER_SANDBOX
+    else "https://margincalculator.angelbroking.com/OpenAPI_File/files/OpenAPIScripMaster.json",
+)

@@ -23,6 +23,7 @@ from market.quotes import is_stale
 from strategies.models import Leg, Strategy
 
 from ..models import Alert, Execution, Order, Position
+from .claims import broker_call
 
 MIS_SQUARE_OFF = dt.time.fromisoformat(getattr(settings, "MIS_SQUARE_OFF_TIME", "15:15"))
 
@@ -253,9 +254,9 @@ def reconciliation_report(account: BrokerAccount) -> dict:
 
     try:
         broker = adapter_for(account)
-        reports = broker.orders_status()
+        reports = broker_call(broker.orders_status)
         orders_sync(account=account, results=reports, source="reconcile")
-        at_broker = broker.open_positions()
+        at_broker = broker_call(broker.open_positions)
     except BrokerError as exc:
         return {
             "client_id": account.client_id,

@@ -19,6 +19,7 @@ from config.db import bulk_update
 
 from ..models import Order, OrderEvent
 from . import books, orders
+from .claims import broker_call
 
 log = logging.getLogger(__name__)
 S = Order.Status
@@ -106,7 +107,7 @@ def orders_sync(
     reconciliation's to judge). Idempotent: the same reports applied twice change nothing the second time, and
     each broker fill is booked once (unique per account and fill id). Raises what the adapter raises."""
     if results is None:
-        results = adapter_for(account).orders_status()
+        results = broker_call(adapter_for(account).orders_status)
     by_tag = {result.tag: result for result in results if result.tag}
     if not by_tag:
         return SyncReport()

@@ -74,3 +74,12 @@ def test_a_postback_whose_checksum_matches_no_account_is_refused(db, zerodha):
         "/brokers/zerodha/postback/", json.dumps({**body, "checksum": good}), content_type="application/json"
     )
     assert accepted.status_code in (200, 202)
+
+
+def test_the_algo_id_is_set_through_the_api_and_refused_when_malformed(api, user):
+    BrokerAccountFactory(owner=user, broker="PAPER", client_id="ZERODHA7")
+    ok = api.patch("/api/v1/broker-accounts/ZERODHA7/", {"algo_id": "ALGO-42"}, format="json")
+    assert ok.status_code == 200 and ok.json()["algo_id"] == "ALGO-42"
+    assert BrokerAccount.objects.get(client_id="ZERODHA7").algo_id == "ALGO-42"
+    bad = api.patch("/api/v1/broker-accounts/ZERODHA7/", {"algo_id": "no spaces!"}, format="json")
+    assert bad.status_code == 400 and "algo_id" in bad.json()

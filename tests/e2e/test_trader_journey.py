@@ -123,7 +123,7 @@ def test_trader_builds_allocates_enters_and_exits_the_iron_condor(live_server, p
     assert Order.objects.filter(status="FILLED").count() == 8
 
     page.goto(f"{base}/positions/")
-    assert page.locator("[data-testid=positions-table] tbody tr").count() == 8
+    assert page.locator("[data-testid=position-row]").count() == 8
     shot(page, "08-positions-open")
     page.goto(f"{base}/dashboard/")
     page.wait_for_selector("#live-positions table")

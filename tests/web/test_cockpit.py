@@ -109,3 +109,74 @@ def test_working_orders_show_readable_contracts_and_limits(page, user, frozen):
     )  # fmt: skip
     html = page.get("/dashboard/panels/working/").content.decode()
     assert "NIFTY 08 Dec 25,600 PE" in html and "1,234.50" in html and "0 / 65" in html
+
+
+def test_positions_page_is_live_with_subtotals_per_strategy_and_an_exit_each(page, user, frozen):
+    from tests.analytics.week import book
+    from tests.factories import BrokerAccountFactory
+
+    account = BrokerAccountFactory(owner=user)
+    put = OptionInstrumentFactory(expiry=dt.date(2026, 12, 8), strike=Decimal("25600"))
+    call = OptionInstrumentFactory(expiry=dt.date(2026, 12, 8), strike=Decimal("26400"), option_type="CE")
+    holding, closed = iron_condor(owner=user), iron_condor(owner=user)
+    book(holding, account, put, 1, "SELL", 65, "100", timezone.now())
+    book(holding, account, call, 3, "SELL", 65, "80", timezone.now())
+    book(closed, account, put, 1, "SELL", 65, "100", timezone.now())
+    book(closed, account, put, 1, "BUY", 65, "90", timezone.now())
+    html = page.get("/positions/").content.decode()
+    assert 'hx-get="/positions/"' in html and 'hx-trigger="every 2s"' in html
+    assert html.count('data-testid="strategy-group"') == 2
+    assert html.count('data-testid="strategy-subtotal"') == 2
+    assert html.count('data-testid="exit-strategy"') == 1  # only the strategy still holding
+    assert f'name="strategy_id" value="{holding.pk}"' in html and 'name="execution_type" value="exit"' in html
+    assert "NIFTY 08 Dec 26,400 CE" in html
+    assert "650.00" in html  # the closed strategy's realized (100 − 90) × 65
+    assert page.get("/positions/", headers={"HX-Request": "true"}).content.decode().startswith("\n<div id=")
+
+
+def _order(strategy, account, *, execution=None, status="OPEN", filled=0, limit="101.50", tag="W2"):
+    from execution.models import Order
+
+    return Order.objects.create(
+        execution=execution or new_execution(strategy, trigger="MANUAL"), strategy=strategy, broker_account=account,
+        leg_no=1, instrument=OptionInstrumentFactory(expiry=dt.date(2026, 12, 8), strike=Decimal("25600")),
+        side="SELL", lots=1, quantity=65, order_type="LIMIT", limit_price=Decimal(limit) if limit else None,
+        tag=tag, status=status, filled_quantity=filled,
+    )  # fmt: skip
+
+
+def test_a_run_that_filled_nothing_says_so_on_the_list_and_the_detail(page, user, frozen):
+    from tests.factories import BrokerAccountFactory
+
+    strategy = iron_condor(owner=user)
+    account = BrokerAccountFactory(owner=user)
+    execution = new_execution(strategy, trigger="MANUAL")
+    results = {"broker_executions": [{"client_id": account.client_id, "status": "FAILED", "leg_executions": []}]}
+    Execution.objects.filter(pk=execution.pk).update(status="FAILED", total_lots=18, execution_results=results)
+    _order(strategy, account, execution=execution, status="REJECTED")
+    listed = page.get("/executions/").content.decode()
+    assert 'data-testid="no-fills"' in listed and "0 filled" in listed and "of 18" in listed
+    detail = page.get(f"/executions/{execution.pk}/").content.decode()
+    assert "nothing filled" in detail and "18 planned lots" in detail
+    assert 'data-testid="limit-price">101.50<' in detail
+
+
+def test_history_filters_by_strategy_status_and_date(page, user, frozen):
+    first, second = iron_condor(owner=user), iron_condor(owner=user)
+    done = new_execution(first, trigger="MANUAL")
+    Execution.objects.filter(pk=done.pk).update(status="COMPLETED")
+    new_execution(second, trigger="MANUAL")
+    by_strategy = page.get(f"/executions/?strategy_id={second.pk}").content.decode()
+    assert second.strategy_name in by_strategy and f"<td>{first.strategy_name}</td>" not in by_strategy
+    by_status = page.get("/executions/?status=COMPLETED").content.decode()
+    assert f"<td>{first.strategy_name}</td>" in by_status and f"<td>{second.strategy_name}</td>" not in by_status
+    assert "No executions yet." in page.get("/executions/?date=2026-11-24").content.decode()
+    assert f"<td>{first.strategy_name}</td>" in page.get("/executions/?date=2026-11-23").content.decode()
+
+
+@pytest.mark.parametrize(
+    "query, field", [("status=DONE", "status"), ("date=23/11/2026", "date"), ("strategy_id=x", "strategy_id")]
+)
+def test_history_bad_filter_is_400_naming_it(page, query, field):
+    response = page.get(f"/executions/?{query}")
+    assert response.status_code == 400 and f"{field}:" in response.content.decode()

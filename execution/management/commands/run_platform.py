@@ -41,6 +41,11 @@ class Command(BaseCommand):
         if not no_feed and "run_feed" in get_commands():
             processes["feed"] = [python, manage, "run_feed"]
         (settings.BASE_DIR / "var").mkdir(exist_ok=True)
+        fakes = []
+        if settings.BROKER_SANDBOX:  # loopback Kite and SmartAPI fakes stand in for the brokers
+            from brokers.sandbox import sandbox_start
+
+            fakes = sandbox_start(platform_url=f"http://{host}:{port}", out=self.stdout.write)
         children = {name: subprocess.Popen(cmd, cwd=settings.BASE_DIR) for name, cmd in processes.items()}
         self.stdout.write(self.style.SUCCESS(f"Platform starting: {', '.join(children)}"))
         self.stdout.write(f"  Web:    http://{host}:{port}/   admin: http://{host}:{port}/admin/")
@@ -67,6 +72,8 @@ class Command(BaseCommand):
                 time.sleep(0.5)
         finally:
             self._stop_all(children)
+            for fake in fakes:
+                fake.stop()
         if exit_code:
             sys.exit(exit_code)
 
