@@ -19,12 +19,14 @@ def _check_credentials(broker: str, credentials: dict | None, *, existing: bool)
         raise DomainError({"credentials": {key: ["This field is required."] for key in missing}})
 
 
-def broker_account_create(*, owner, client_id: str, broker: str, name: str = "", credentials=None) -> BrokerAccount:
+def broker_account_create(
+    *, owner, client_id: str, broker: str, name: str = "", credentials=None, algo_id: str = ""
+) -> BrokerAccount:
     """Create an account for `owner`; a duplicate client_id for the same owner is a 400 on client_id."""
     _check_credentials(broker, credentials, existing=False)
     if BrokerAccount.objects.filter(owner=owner, client_id=client_id).exists():
         raise DomainError("You already have a broker account with this client_id.", field="client_id")
-    account = BrokerAccount(owner=owner, client_id=client_id, broker=broker, name=name)
+    account = BrokerAccount(owner=owner, client_id=client_id, broker=broker, name=name, algo_id=algo_id)
     account.credentials = credentials
     account.save()
     return account

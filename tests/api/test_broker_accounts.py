@@ -80,3 +80,12 @@ def test_deleting_an_allocated_account_is_409(api, condor_id):
     response = api.delete("/api/v1/broker-accounts/ZERODHA123/")
     assert response.status_code == 409
     assert BrokerAccount.objects.filter(client_id="ZERODHA123").exists()
+
+
+def test_a_zerodha_account_is_created_with_its_sebi_algo_id(api):
+    secret = {"api_key": "kite-key-1", "api_secret": "very-secret-value"}
+    body = {"client_id": "AB1234", "broker": "ZERODHA", "credentials": secret, "algo_id": "ALGO12345"}
+    response = api.post("/api/v1/broker-accounts/", body, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["algo_id"] == "ALGO12345"
+    assert BrokerAccount.objects.get(client_id="AB1234").algo_id == "ALGO12345"
