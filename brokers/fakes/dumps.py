@@ -26,8 +26,16 @@ KITE_COLUMNS = [
 ]
 
 
+SEGMENTS = {"NSE": 1, "NFO": 2, "BSE": 4, "BFO": 5, "INDICES": 9}
+
+
 def token(symbol: str, base: int) -> str:
     return str(base + zlib.crc32(symbol.encode()) % 9_000_000)
+
+
+def kite_token(symbol: str, segment: str) -> str:
+    """Kite's shape: the exchange token shifted left a byte, the segment in the low byte (KiteTicker reads it)."""
+    return str(((zlib.crc32(symbol.encode()) % 4_000_000 + 1) << 8) | SEGMENTS[segment])
 
 
 def angel_symbol(underlying: str, expiry: dt.date, strike: Decimal, option_type: str) -> str:
@@ -41,12 +49,12 @@ def kite_csv(contracts: list[dict], indices: list[dict] = ()) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(KITE_COLUMNS)
     for index in indices:
-        number = token(index["tradingsymbol"], 200_000)
-        writer.writerow([number, number, index["tradingsymbol"], index["tradingsymbol"], 0, "", 0, 0, 0, "EQ",
+        number = kite_token(index["tradingsymbol"], "INDICES")
+        writer.writerow([number, int(number) >> 8, index["tradingsymbol"], index["tradingsymbol"], 0, "", 0, 0, 0, "EQ",
                          "INDICES", index["exchange"]])  # fmt: skip
     for c in contracts:
-        number = token(c["tradingsymbol"], 10_000_000)
-        writer.writerow([number, int(number) // 256, c["tradingsymbol"], c["underlying"], 0, c["expiry"].isoformat(),
+        number = kite_token(c["tradingsymbol"], c["exchange"])
+        writer.writerow([number, int(number) >> 8, c["tradingsymbol"], c["underlying"], 0, c["expiry"].isoformat(),
                          c["strike"], "0.05", c["lot_size"], c["option_type"], f"{c['exchange']}-OPT",
                          c["exchange"]])  # fmt: skip
     return out.getvalue()

@@ -151,6 +151,30 @@ class KiteHandler(FakeHandler):
             type(self).instruments_csv[exchange] = text
 
     # ---- routes ------------------------------------------------------------------------------------------
+    def token_symbols(self) -> dict[int, str]:
+        """instrument_token -> tradingsymbol from the instrument dumps (what the ticker prices)."""
+        import csv
+        import io
+
+        out = {}
+        for text in self.instruments_csv.values():
+            for row in csv.DictReader(io.StringIO(text)):
+                out[int(row["instrument_token"])] = row["tradingsymbol"]
+        return out
+
+    def do_GET(self):
+        if self.headers.get("Upgrade", "").lower() == "websocket":
+            from urllib.parse import parse_qs as qs
+
+            query = qs(urlparse(self.path).query)
+            api_key, token = query.get("api_key", [""])[0], query.get("access_token", [""])[0]
+            if api_key != self.api_key or not self.book.token_ok(token):
+                return self.send_text(403, "invalid api_key or access_token", "text/plain")
+            from .ticker import serve_ticker
+
+            return serve_ticker(self)
+        return super().do_GET()
+
     def route(self, method: str, path: str, raw: bytes) -> None:
         fields = self._form(raw) if method in ("POST", "PUT") and raw and not path.startswith("/margins") else {}
         self.book.record(method, path, fields)

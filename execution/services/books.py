@@ -1,14 +1,38 @@
 """Each fill lands in the book of the strategy whose order it fills: Position is per (strategy, account,
 instrument), so two strategies trading the same contract on the same account never share a row."""
 
+import datetime as dt
 from decimal import Decimal
 
 from django.utils import timezone
 
 from config.db import bulk_insert, bulk_update, rows_for_keys
 from market.calendar import EXCHANGE_TZ
+from market.quotes import is_stale
 
 from ..models import Fill, Position
+
+
+def position_ltp(position: Position, *, now: dt.datetime) -> Decimal | None:
+    """The last fresh price of the position's contract (its instrument's quote), None when stale or missing:
+    nothing is decided on a stale price."""
+    quote = getattr(position.instrument, "quote", None)
+    if quote is None or is_stale(quote.updated_at, now):
+        return None
+    return quote.ltp
+
+
+def position_pnl_today(position: Position, *, now: dt.datetime) -> Decimal | None:
+    """Realized today plus unrealized at the last fresh price (None without one): what the daily-loss
+    monitor and the pre-trade daily-loss check both compare with max_daily_loss."""
+    today = now.astimezone(EXCHANGE_TZ).date()
+    realized = position.day_realized_pnl if position.day == today else Decimal(0)
+    if position.net_quantity == 0:
+        return realized
+    ltp = position_ltp(position, now=now)
+    if ltp is None:
+        return None
+    return realized + (ltp - position.average_price) * position.net_quantity
 
 
 def apply_fill(position: Position, *, side: str, quantity: int, price: Decimal) -> Decimal:

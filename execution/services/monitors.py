@@ -23,6 +23,7 @@ from market.quotes import is_stale
 from strategies.models import Leg, Strategy
 
 from ..models import Alert, Execution, Order, Position
+from .books import position_ltp, position_pnl_today
 from .claims import broker_call
 
 MIS_SQUARE_OFF = dt.time.fromisoformat(getattr(settings, "MIS_SQUARE_OFF_TIME", "15:15"))
@@ -79,13 +80,6 @@ def _legs_of(positions) -> dict:
     return {key: legs[leg_id] for key, leg_id in leg_ids.items() if leg_id in legs}
 
 
-def _ltp(position: Position, now) -> Decimal | None:
-    quote = getattr(position.instrument, "quote", None)
-    if quote is None or is_stale(quote.updated_at, now):
-        return None  # never act on a stale price; the stale-feed check reports it
-    return quote.ltp
-
-
 def stop_loss_check(*, now: dt.datetime) -> list[Execution]:
     """A leg's stop_loss is points of premium against the position: a short stops at average + stop_loss, a
     long at average − stop_loss. It closes that position of that strategy only."""
@@ -94,7 +88,7 @@ def stop_loss_check(*, now: dt.datetime) -> list[Execution]:
     created = []
     for position in positions:
         leg = legs.get((position.strategy_id, position.instrument_id))
-        ltp = _ltp(position, now)
+        ltp = position_ltp(position, now=now)
         if leg is None or leg.stop_loss is None or ltp is None:
             continue
         short = position.net_quantity < 0
@@ -133,18 +127,6 @@ class Pnl:
     known: bool = True
 
 
-def pnl_today(position: Position, now: dt.datetime) -> Decimal | None:
-    """Realized today plus unrealized at the last fresh price (None without one)."""
-    today = now.astimezone(EXCHANGE_TZ).date()
-    realized = position.day_realized_pnl if position.day == today else Decimal(0)
-    if position.net_quantity == 0:
-        return realized
-    ltp = _ltp(position, now)
-    if ltp is None:
-        return None
-    return realized + (ltp - position.average_price) * position.net_quantity
-
-
 def daily_loss_check(*, now: dt.datetime) -> list[Execution]:
     """Per allocation (strategy × account) max_daily_loss flattens that strategy on that account; an
     account's max_daily_loss blocks its new entries."""
@@ -165,7 +147,7 @@ def daily_loss_check(*, now: dt.datetime) -> list[Execution]:
     by_pair: dict = {}
     by_account: dict = {}
     for position in positions:
-        value = pnl_today(position, now)
+        value = position_pnl_today(position, now=now)
         for bucket, key in (
             (by_pair, (position.strategy_id, position.broker_account_id)),
             (by_account, position.broker_account_id),

@@ -10,14 +10,15 @@ import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 
 from allocations.lots import LotsError
 from allocations.models import Allocation, LegOverride
 from allocations.selectors import allocation_lots
-from brokers.adapters.base import adapter_for
+from brokers.adapters.base import BrokerError, adapter_for
 from brokers.margin import LegQuantity, estimate_margin
 from brokers.models import BrokerAccount
+from brokers.sessions import session_valid_at
 from config.db import rows_for_keys
 from market import contracts
 from market.calendar import EXCHANGE_TZ
@@ -27,7 +28,8 @@ from market.quotes import QuoteView, is_stale, simulated_quote, view
 from strategies.models import Leg
 
 from ..models import Execution, Order, Position
-from . import risk
+from . import books, risk
+from .claims import broker_call
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +235,9 @@ def limit_for(contract: Contract, side: str, slippage: Decimal, *, leg_no: int) 
 
 
 def _account_days(pairs: set[tuple], now) -> dict:
-    """Today's order count and realized P&L per (strategy, account): two keyed lookups for the whole batch."""
+    """Today's order count and P&L per (strategy, account) for the whole batch in two queries. The P&L is the
+    one the daily-loss monitor watches: realized today plus unrealized at the last fresh price (a held
+    contract without one makes it unknown, which blocks no entry: the stale-feed check reports it)."""
     start = _local_day_start(now)
     keys = sorted(pairs, key=str)
     orders: dict = {}
@@ -241,10 +245,43 @@ def _account_days(pairs: set[tuple], now) -> dict:
         pair = (order.strategy_id, order.broker_account_id)
         orders[pair] = orders.get(pair, 0) + 1
     pnl: dict = {}
-    for position in rows_for_keys(Position, ["strategy_id", "broker_account_id"], keys, since=("updated_at", start)):
+    today = start.date()
+    positions = Position.objects.filter(
+        Q(day=today) | ~Q(net_quantity=0),
+        strategy_id__in={s for s, _ in pairs},
+        broker_account_id__in={a for _, a in pairs},
+    ).select_related("instrument__quote")
+    for position in positions:
         pair = (position.strategy_id, position.broker_account_id)
-        pnl[pair] = pnl.get(pair, Decimal(0)) + position.realized_pnl
-    return {pair: risk.AccountDay(orders.get(pair, 0), pnl.get(pair) or Decimal(0)) for pair in pairs}
+        if pair not in pairs:
+            continue
+        value = books.position_pnl_today(position, now=now)
+        pnl[pair] = None if value is None or pnl.get(pair, 0) is None else pnl.get(pair, Decimal(0)) + value
+    return {pair: risk.AccountDay(orders.get(pair, 0), pnl.get(pair, Decimal(0))) for pair in pairs}
+
+
+class Funds:
+    """Each account's available funds, asked of its broker (under the broker deadline) at most once per
+    batch and only when a limit needs them. A lookup that fails is that account's skip reason."""
+
+    def __init__(self):
+        self.known: dict = {}
+
+    def of(self, account: BrokerAccount) -> Decimal | None:
+        if account.pk not in self.known:
+            try:
+                self.known[account.pk] = broker_call(adapter_for(account).available_funds)
+            except Exception as exc:
+                message = exc.message if isinstance(exc, BrokerError) else f"{type(exc).__name__}: {exc}"
+                self.known[account.pk] = AccountSkip(f"available funds of {account.client_id} unknown: {message}")
+        value = self.known[account.pk]
+        if isinstance(value, AccountSkip):
+            raise value
+        return value
+
+
+class AccountSkip(Exception):
+    """This account cannot trade this entry; the message is its skip reason (the other accounts go on)."""
 
 
 def _new_order(execution, account, key, leg_no, leg, contract, side, lots, quantity, price, slice_no, sequence):
@@ -292,6 +329,7 @@ def plan_entries(executions: list[Execution], now: dt.datetime) -> dict:
     days = _account_days(
         {(s, a.broker_account_id) for s, allocations in allocations_of.items() for a in allocations}, now
     )
+    funds = Funds()
     return {
         execution.pk: _isolated(
             _plan_entry,
@@ -300,15 +338,18 @@ def plan_entries(executions: list[Execution], now: dt.datetime) -> dict:
             allocations_of.get(execution.strategy_id, []),
             chains.get(execution.strategy.underlying),
             days,
+            funds,
             now,
         )
         for execution in executions
     }
 
 
-def _plan_entry(execution: Execution, legs, allocations, chain, days, now) -> Plan:
-    """Order intents for every allocated account; accounts that fail lots or risk checks are skipped with
-    their reason. A leg that cannot be resolved or priced refuses the whole entry."""
+def _plan_entry(execution: Execution, legs, allocations, chain, days, funds: Funds, now) -> Plan:
+    """Order intents for every allocated account. An account that cannot trade (inactive, blocked, no valid
+    session, lots or risk checks, its funds lookup failing, or any unexpected error planning it) is skipped
+    with its reason; the other accounts trade. A leg that cannot be resolved or priced refuses the whole
+    entry."""
     strategy = execution.strategy
     if not legs:
         return Plan([], error="the strategy has no enabled legs")
@@ -321,89 +362,99 @@ def _plan_entry(execution: Execution, legs, allocations, chain, days, now) -> Pl
     by_no = {leg.leg_no: leg for leg in legs}
     plans = []
     for allocation in allocations:
-        account = allocation.broker_account
-        plan = AccountPlan(account=account, allocation=allocation)
+        plan = AccountPlan(account=allocation.broker_account, allocation=allocation)
         plans.append(plan)
-        if account.status != BrokerAccount.Status.ACTIVE:
-            plan.skipped = f"account {account.client_id} is {account.status}"
-            continue
-        if account.entries_blocked:
-            plan.skipped = f"kill switch: entries are blocked on {account.client_id}"
-            continue
         try:
-            lots = allocation_lots(allocation, legs=legs)
-        except LotsError as exc:
-            plan.skipped = exc.message
-            continue
-        for line in lots.legs:
-            leg = by_no[line.leg_no]
-            contract, price = resolved[line.leg_no]
-            plan.legs.append(
-                LegResult(
-                    leg_no=line.leg_no,
-                    transaction_type=leg.transaction_type,
-                    leg_type=leg.leg_type,
-                    base_lots=line.base_lots,
-                    final_lots=line.final_lots,
-                    multiplier_applied=line.multiplier_applied,
-                    tradingsymbol=contract.tradingsymbol,
-                    quantity=line.final_lots * contract.lot_size,
-                )
-            )
-        value = Decimal(0)
-        for result in plan.legs:
-            contract, price = resolved[result.leg_no]
-            reference = price if price is not None else (contract.quote.ltp if contract.quote else Decimal(0))
-            value += reference * result.quantity
-        spot_margin = estimate_margin(
-            [LegQuantity(r.leg_type, r.transaction_type, r.quantity) for r in plan.legs],
-            spot=spot,
-        )
-        reason = risk.breach(
-            allocation.risk_limits or {},
-            days[(strategy.pk, account.pk)],
-            risk.Proposed(
-                orders=sum(
-                    len(contracts.slices(r.quantity, lot_size=resolved[r.leg_no][0].lot_size,
-                                         freeze_quantity=resolved[r.leg_no][0].freeze_quantity))
-                    for r in plan.legs
-                ),
-                position_value=value,
-                margin=spot_margin,
-                funds=adapter_for(account).available_funds(),
-            ),
-        )  # fmt: skip
-        if reason:
-            plan.skipped = f"risk limit: {reason}"
+            _plan_account(plan, execution, by_no, resolved, spot, days, funds, now)
+        except AccountSkip as exc:
+            plan.skipped = str(exc)
+        except Exception as exc:  # a bug planning this account: logged in full; the other accounts go on
+            log.exception("planning execution %s for account %s failed", execution.pk, plan.account.client_id)
+            plan.skipped = f"planning failed unexpectedly ({type(exc).__name__}: {exc}); nothing was placed here"
+        if plan.skipped:
+            plan.orders = []
             for result in plan.legs:
-                result.status, result.message = "SKIPPED", plan.skipped
-            continue
-        # BUY legs before SELL legs: the hedge is in place (and margin benefit granted) before the short.
-        sequence = 0
-        for result in sorted(plan.legs, key=lambda r: (r.transaction_type != "BUY", r.leg_no)):
-            contract, price = resolved[result.leg_no]
-            parts = contracts.slices(
-                result.quantity, lot_size=contract.lot_size, freeze_quantity=contract.freeze_quantity
-            )
-            for slice_no, quantity in enumerate(parts, 1):
-                sequence += 1
-                order = _new_order(
-                    execution,
-                    account,
-                    f"L{result.leg_no}",
-                    result.leg_no,
-                    by_no[result.leg_no],
-                    contract,
-                    result.transaction_type,
-                    quantity // contract.lot_size,
-                    quantity,
-                    price,
-                    slice_no,
-                    sequence,
-                )
-                plan.orders.append(order)
-                result.tags.append(order.tag)
+                result.status, result.message, result.tags = "SKIPPED", plan.skipped, []
     return Plan(plans)
+
+
+def _plan_account(plan: AccountPlan, execution, by_no: dict, resolved: dict, spot, days, funds: Funds, now) -> None:
+    """One account's legs and order intents, or AccountSkip with the reason it cannot trade this entry."""
+    strategy, account, allocation = execution.strategy, plan.account, plan.allocation
+    if account.status != BrokerAccount.Status.ACTIVE:
+        raise AccountSkip(f"account {account.client_id} is {account.status}")
+    if account.entries_blocked:
+        raise AccountSkip(f"kill switch: entries are blocked on {account.client_id}")
+    if not session_valid_at(account, now):
+        raise AccountSkip(f"no valid {account.broker} session for {account.client_id}: log in again")
+    try:
+        lots = allocation_lots(allocation, legs=list(by_no.values()))
+    except LotsError as exc:
+        raise AccountSkip(exc.message) from None
+    for line in lots.legs:
+        leg = by_no[line.leg_no]
+        contract, price = resolved[line.leg_no]
+        plan.legs.append(
+            LegResult(
+                leg_no=line.leg_no,
+                transaction_type=leg.transaction_type,
+                leg_type=leg.leg_type,
+                base_lots=line.base_lots,
+                final_lots=line.final_lots,
+                multiplier_applied=line.multiplier_applied,
+                tradingsymbol=contract.tradingsymbol,
+                quantity=line.final_lots * contract.lot_size,
+            )
+        )
+    value = Decimal(0)
+    for result in plan.legs:
+        contract, price = resolved[result.leg_no]
+        reference = price if price is not None else (contract.quote.ltp if contract.quote else Decimal(0))
+        value += reference * result.quantity
+    spot_margin = estimate_margin(
+        [LegQuantity(r.leg_type, r.transaction_type, r.quantity) for r in plan.legs],
+        spot=spot,
+    )
+    limits = allocation.risk_limits or {}
+    reason = risk.breach(
+        limits,
+        days[(strategy.pk, account.pk)],
+        risk.Proposed(
+            orders=sum(
+                len(contracts.slices(r.quantity, lot_size=resolved[r.leg_no][0].lot_size,
+                                     freeze_quantity=resolved[r.leg_no][0].freeze_quantity))
+                for r in plan.legs
+            ),
+            position_value=value,
+            margin=spot_margin,
+            funds=funds.of(account) if limits.get("max_margin_utilization") is not None else None,
+        ),
+    )  # fmt: skip
+    if reason:
+        raise AccountSkip(f"risk limit: {reason}")
+    # BUY legs before SELL legs: the hedge is in place (and margin benefit granted) before the short.
+    sequence = 0
+    for result in sorted(plan.legs, key=lambda r: (r.transaction_type != "BUY", r.leg_no)):
+        contract, price = resolved[result.leg_no]
+        parts = contracts.slices(result.quantity, lot_size=contract.lot_size, freeze_quantity=contract.freeze_quantity)
+        for slice_no, quantity in enumerate(parts, 1):
+            sequence += 1
+            order = _new_order(
+                execution,
+                account,
+                f"L{result.leg_no}",
+                result.leg_no,
+                by_no[result.leg_no],
+                contract,
+                result.transaction_type,
+                quantity // contract.lot_size,
+                quantity,
+                price,
+                slice_no,
+                sequence,
+            )
+            plan.orders.append(order)
+            result.tags.append(order.tag)
 
 
 def plan_exits(executions: list[Execution], now: dt.datetime) -> dict:

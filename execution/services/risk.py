@@ -12,7 +12,7 @@ class AccountDay:
     """What the account has done today for this strategy."""
 
     orders_today: int
-    pnl_today: Decimal
+    pnl_today: Decimal | None  # realized today + unrealized; None when a held contract has no fresh price
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ def breach(limits: dict, day: AccountDay, proposed: Proposed) -> str | None:
     if trades is not None and day.orders_today + proposed.orders > int(trades):
         return f"max_daily_trades {trades}: {day.orders_today} orders today + {proposed.orders} planned would exceed it"
     loss = limits.get("max_daily_loss")
+    if loss is not None and day.pnl_today is None:
+        return f"max_daily_loss {loss}: today's P&L is unknown (a held contract has no fresh price)"
     if loss is not None and day.pnl_today <= -Decimal(str(loss)):
         return f"max_daily_loss {loss}: today's P&L is {day.pnl_today}"
     value = limits.get("max_position_value")

@@ -119,3 +119,27 @@ def test_seed_001_condor_enters_fills_late_exits_flat_and_reconciles_clean(live_
 
 def condor_of(account):
     return account.allocations.get().strategy
+
+
+def test_a_zerodha_session_that_expires_mid_day_alerts_and_skips_that_account_only(live_condor, kite_fake, angel_fake):
+    traveller, zerodha, angel = live_condor
+    kite_fake.control(fill_later=0, fill_later_side="")
+    angel_fake.control(fill_later=0, fill_later_side="")
+    execution_run(new_execution(condor_of(zerodha)).pk)
+    assert Position.objects.exclude(net_quantity=0).count() == 8
+
+    kite_fake.control(expire_session=True)  # Kite ends the session mid-day
+    exit_ = execution_run(new_execution(condor_of(zerodha), "EXIT").pk)
+
+    assert len(kite_fake.orders()) == 4  # the entry's orders only: nothing was sent on a dead session
+    assert not Position.objects.filter(broker_account=angel).exclude(net_quantity=0).exists()  # Angel One exited
+    held = Position.objects.filter(broker_account=zerodha).exclude(net_quantity=0).count()
+    assert held == 4  # Zerodha's book still says what Zerodha holds: nothing lost, nothing guessed
+    zerodha.refresh_from_db()
+    assert zerodha.last_error.startswith("session:") and not zerodha.session_token_encrypted
+    (alert,) = Alert.objects.filter(execution=exit_)
+    assert "ZERODHA123" in alert.message
+    assert not Order.objects.filter(execution=exit_, broker_account=zerodha, status__in=["SENT", "UNKNOWN"]).exists()
+    assert Execution.objects.get(pk=exit_.pk).status == "PARTIAL"
+    rejected = Order.objects.filter(execution=exit_, broker_account=zerodha, status="REJECTED")
+    assert rejected.exists() and all("Zerodha" in error for error in rejected.values_list("error", flat=True))
