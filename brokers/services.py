@@ -47,6 +47,7 @@ def broker_account_update(*, account: BrokerAccount, **changes) -> BrokerAccount
         account.credentials = credentials
         account.session_token_encrypted = ""
         account.session_expires_at = None
+        account.last_error = ""  # new credentials: a refused login may be tried again
     account.save()
     return account
 
@@ -103,10 +104,12 @@ def zerodha_connect(*, account: BrokerAccount, request_token: str) -> BrokerAcco
     return ZerodhaBroker(account).connect(request_token)
 
 
-def broker_sessions_login(*, accounts=None) -> dict[str, SessionHealth]:
+def broker_sessions_login(*, accounts=None, retry_refused: bool = True) -> dict[str, SessionHealth]:
     """The morning routine the platform does by itself: every active Angel One account with credentials and no
     live session logs in from its TOTP secret (Zerodha needs the trader: Connect Zerodha). Returns each
-    account's outcome by client id; a refusal is recorded on the account (last_error), never raised."""
+    account's outcome by client id; a refusal is recorded on the account (last_error), never raised.
+    `retry_refused=False` leaves alone an account whose last login was refused: Angel One locks an account
+    after repeated wrong PINs, so only the morning run and a credentials change try again."""
     from . import sessions
 
     if accounts is None:
@@ -116,6 +119,8 @@ def broker_sessions_login(*, accounts=None) -> dict[str, SessionHealth]:
     outcomes = {}
     for account in accounts:
         if account.broker != Broker.ANGELONE or sessions.session_tokens(account):
+            continue
+        if not retry_refused and account.last_error.startswith("session: Angel One login failed"):
             continue
         try:
             adapter_for(account).login()

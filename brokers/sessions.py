@@ -41,6 +41,8 @@ def session_valid_at(account: BrokerAccount, moment: dt.datetime) -> bool:
     """Whether the stored session will still work at `moment` (paper accounts always do)."""
     if account.broker == "PAPER":
         return True
+    if account.broker == "ANGELONE" and account.has_credentials and not account.last_error.startswith("session:"):
+        return True  # the adapter logs in by itself from the TOTP secret; a refused login marks last_error
     return bool(account.session_token_encrypted) and bool(
         account.session_expires_at and account.session_expires_at > moment
     )

@@ -161,7 +161,9 @@ def schedule_page(request):
                 "items": [(item, not confirmed[schedule.exchange_for(item.underlying)]) for item in items],
             }
         )
-    strategies = Strategy.objects.filter(owner=request.user, status=Strategy.Status.ACTIVE).order_by("strategy_name")
+    strategies = _with_paper(
+        Strategy.objects.filter(owner=request.user, status=Strategy.Status.ACTIVE).order_by("strategy_name")
+    )
     context = {
         "days": days,
         "horizons": horizons,
@@ -199,7 +201,7 @@ def manual_run(request):
             )
             transaction.on_commit(lambda: execution_send(execution.pk))
     except ConflictError as exc:
-        messages.warning(request, exc.message)
+        messages.warning(request, f"{exc.message} Tick “Run again anyway” to place another one.")
         return redirect(_next_url(request))
     except DomainError as exc:
         messages.error(request, str(exc.message))
@@ -295,6 +297,18 @@ def detail(request, execution_id):
     )
 
 
+def _with_paper(strategies):
+    """Each strategy with `paper`: every active allocation is on a paper account (the confirmation says so)."""
+    from django.db.models import Exists, OuterRef
+
+    from allocations.models import Allocation
+
+    live = Allocation.objects.filter(strategy=OuterRef("pk"), status=Allocation.Status.ACTIVE).exclude(
+        broker_account__broker="PAPER"
+    )
+    return strategies.annotate(live=Exists(live))
+
+
 def _by_strategy(book: dict) -> list[dict]:
     """The book's rows grouped by strategy, each group with its realized, unrealized and total subtotals."""
     groups: dict = {}
@@ -302,8 +316,16 @@ def _by_strategy(book: dict) -> list[dict]:
         position = row["position"]
         group = groups.setdefault(
             position.strategy_id,
-            {"strategy": position.strategy, "rows": [], "realized": Decimal(0), "unrealized": Decimal(0), "open": 0},
+            {
+                "strategy": position.strategy,
+                "rows": [],
+                "realized": Decimal(0),
+                "unrealized": Decimal(0),
+                "open": 0,
+                "paper": True,
+            },
         )
+        group["paper"] = group["paper"] and position.broker_account.broker == "PAPER"
         group["rows"].append(row)
         group["realized"] += position.realized_pnl
         if group["unrealized"] is not None:

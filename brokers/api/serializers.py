@@ -31,7 +31,7 @@ class BrokerAccountSerializer(RejectUnknownFieldsMixin, serializers.ModelSeriali
         required=False,
         allow_blank=True,
         help_text="The SEBI algo id approved for this platform's orders; sent with every Zerodha order.",
-        validators=[RegexValidator(r"^[A-Za-z0-9_-]*$", "Use letters, digits, '-' or '_' only.")],
+        validators=[RegexValidator(r"^[A-Za-z0-9_-]+$", "Use letters, digits, '-' or '_' only.")],
     )
 
     class Meta:

@@ -150,14 +150,17 @@ class ManualExecution(APIView):
         strategy = Strategy.objects.filter(owner=request.user, pk=body.validated_data["strategy_id"]).first()
         if strategy is None:
             raise serializers.ValidationError({"strategy_id": ["Strategy not found."]})
-        with transaction.atomic():
-            execution = schedule.execution_manual_create(
-                strategy=strategy,
-                execution_type=body.validated_data["execution_type"].upper(),
-                force=body.validated_data["force"],
-                now=timezone.now(),
-            )
-            transaction.on_commit(lambda: execution_send(execution.pk))
+        try:
+            with transaction.atomic():
+                execution = schedule.execution_manual_create(
+                    strategy=strategy,
+                    execution_type=body.validated_data["execution_type"].upper(),
+                    force=body.validated_data["force"],
+                    now=timezone.now(),
+                )
+                transaction.on_commit(lambda: execution_send(execution.pk))
+        except ConflictError as exc:
+            raise ConflictError(f"{exc.message} Send force=true to run another.") from exc
         execution.refresh_from_db()
         return Response(ExecutionSerializer(execution).data, status=status.HTTP_202_ACCEPTED)
 

@@ -184,9 +184,7 @@ def execution_manual_create(*, strategy, execution_type: str, force: bool, now: 
             strategy=strategy, execution_type=execution_type, execution_date=day, trigger=Execution.Trigger.MANUAL
         ).exclude(status__in=[Execution.Status.FAILED, Execution.Status.CANCELLED, Execution.Status.MISSED])
         if earlier.exists() and not force:
-            raise ConflictError(
-                f"A manual {execution_type.lower()} of this strategy already ran today; send force=true to run another."
-            )
+            raise ConflictError(f"A manual {execution_type.lower()} of this strategy already ran today.")
         return Execution.objects.create(
             strategy=strategy,
             execution_type=execution_type,

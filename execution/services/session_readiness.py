@@ -48,7 +48,7 @@ def sessions_readiness_alert(*, now: dt.datetime) -> int:
             first[allocation.broker_account_id] = (allocation.broker_account, item, allocation.strategy)
     angel = [account for account, _, _ in first.values() if account.broker == Broker.ANGELONE]
     if angel:
-        broker_sessions_login(accounts=angel)
+        broker_sessions_login(accounts=angel, retry_refused=False)
     start_of_day = dt.datetime.combine(local.date(), dt.time(0, 0), tzinfo=EXCHANGE_TZ).astimezone(UTC)
     told = set(
         Alert.objects.filter(kind=Alert.Kind.SESSION, created_at__gte=start_of_day).values_list(

@@ -143,3 +143,20 @@ def test_a_zerodha_session_that_expires_mid_day_alerts_and_skips_that_account_on
     assert Execution.objects.get(pk=exit_.pk).status == "PARTIAL"
     rejected = Order.objects.filter(execution=exit_, broker_account=zerodha, status="REJECTED")
     assert rejected.exists() and all("Zerodha" in error for error in rejected.values_list("error", flat=True))
+
+
+def test_a_zerodha_session_ended_before_the_entry_skips_that_account_with_an_alert_and_angel_trades(
+    live_condor, kite_fake, angel_fake
+):
+    traveller, zerodha, angel = live_condor
+    kite_fake.control(fill_later=0, expire_session=True)  # Kite ends the session before the entry
+    angel_fake.control(fill_later=0)
+    entry = execution_run(new_execution(condor_of(zerodha)).pk)
+
+    assert kite_fake.orders() == []  # nothing reached Zerodha
+    assert len(angel_fake.orders()) == 4  # Angel One traded
+    zerodha.refresh_from_db()
+    assert zerodha.last_error.startswith("session:") and not zerodha.session_token_encrypted
+    (alert,) = Alert.objects.filter(execution=entry)
+    assert "ZERODHA123" in alert.message
+    assert not Order.objects.filter(execution=entry, broker_account=zerodha, status__in=["SENT", "UNKNOWN"]).exists()

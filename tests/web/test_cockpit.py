@@ -180,3 +180,29 @@ def test_history_filters_by_strategy_status_and_date(page, user, frozen):
 def test_history_bad_filter_is_400_naming_it(page, query, field):
     response = page.get(f"/executions/?{query}")
     assert response.status_code == 400 and f"{field}:" in response.content.decode()
+
+
+def test_run_again_message_speaks_to_traders_and_the_confirmation_says_paper(page, user, frozen):
+    strategy = iron_condor(owner=user)
+    allocate_seed_001(strategy, user)
+    html = page.get("/schedule/").content.decode()
+    assert "Place paper (simulated) orders for" in html and "(paper)</option>" in html
+    assert "Run again anyway" in html
+    execution = new_execution(strategy, trigger="MANUAL")
+    Execution.objects.filter(pk=execution.pk).update(status="COMPLETED")
+    response = page.post("/executions/run/", {"strategy_id": strategy.pk, "execution_type": "entry"}, follow=True)
+    text = response.content.decode()
+    assert "already ran today" in text and "Run again anyway" in text and "force=true" not in text
+
+
+def test_api_conflict_still_names_force_for_integrators(frozen, api, user):
+    strategy = iron_condor(owner=user)
+    allocate_seed_001(strategy, user)
+    execution = new_execution(strategy, trigger="MANUAL")
+    Execution.objects.filter(pk=execution.pk).update(status="COMPLETED")
+    response = api.post(
+        "/api/v1/options/executions/manual/",
+        {"strategy_id": str(strategy.pk), "execution_type": "entry"},
+        format="json",
+    )
+    assert response.status_code == 409 and "force=true" in response.json()["detail"]

@@ -1,0 +1,111 @@
+"""The cockpit in a real browser (Debian chromium via Playwright) against a live server: the performance
+charts after a seeded week of trading, and the dashboard following a scheduled execution from PLANNED to
+COMPLETED without a reload. No console errors; screenshots in test-artifacts/e2e/."""
+
+import re
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from analytics.services import marks_rebuild
+from tests.analytics.week import WEEK, trading_week
+from tests.factories import UserFactory
+
+from .conftest import ARTIFACTS
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+PASSWORD = "correct-horse-9"
+
+
+def shot(page, name):
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page, base, username):
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url(re.compile(r"/dashboard/"))
+
+
+def test_charts_render_with_data_after_a_seeded_week(live_server, page):
+    user = UserFactory(username="meera", password=PASSWORD)
+    week = trading_week(user)
+    marks_rebuild(end=WEEK[-1])
+    strategy = week["strategy"]
+    base = live_server.url
+    sign_in(page, base, "meera")
+
+    page.goto(f"{base}/baskets/{strategy.basket_id}/")
+    page.wait_for_selector("svg.perf-svg.equity")  # loaded into the basket page by htmx
+    assert page.locator("svg.perf-svg.equity circle.dot").count() == 5
+    assert page.locator("svg.perf-svg.drawdown polygon.area").count() == 1
+    assert page.locator("svg.pnl-bars rect").count() == 5
+    assert page.locator("svg.pnl-bars rect.loss").count() == 1  # Thursday
+    assert page.locator("[data-testid=series-table] tbody tr").count() == 5
+    assert page.locator("[data-testid=monthly-table] tbody tr").count() == 1
+    box = page.locator("svg.perf-svg.equity").bounding_box()
+    assert box["width"] > 300 and box["height"] > 80
+    shot(page, "cockpit-01-basket-performance")
+
+    page.goto(f"{base}/strategies/{strategy.pk}/")
+    page.wait_for_selector("#performance-strategy svg.perf-svg.equity")
+    page.wait_for_selector("#intraday")
+    assert page.locator("#performance-strategy svg.pnl-bars rect").count() == 5
+    assert page.locator("[data-testid=attribution-leg] tbody tr").count() == 4
+    shot(page, "cockpit-02-strategy-performance")
+
+    with page.expect_download() as download:
+        page.locator("#performance-strategy summary a:has-text('CSV')").click()
+    lines = open(download.value.path()).read().splitlines()
+    assert lines[0].startswith("date,equity") and len(lines) == 6
+    assert page.console_errors == []
+
+
+def test_dashboard_follows_a_scheduled_entry_from_planned_to_completed_without_reload(live_server, page):
+    from execution.models import Execution
+    from execution.services.placement import execution_run
+    from execution.services.schedule import executions_materialize
+    from tests.execution.conftest import MONDAY_0930, allocate_seed_001, make_chain
+    from tests.factories import iron_condor
+
+    user = UserFactory(username="ravi", password=PASSWORD)
+    strategy = iron_condor(owner=user, strategy_name="Monday Condor")
+    for leg in strategy.legs.all():
+        leg.strike_selection_config = {"method": "STRIKE_DISTANCE", "strike_distance": 200 * leg.leg_no}
+        leg.entry_by = "STRIKE_DISTANCE"
+        leg.save()
+    allocate_seed_001(strategy, user)
+    base = live_server.url
+    with time_machine.travel(MONDAY_0930, tick=False):  # the server's clock; the browser keeps its own
+        make_chain(now=timezone.now())
+        sign_in(page, base, "ravi")
+        status = page.locator("[data-testid=schedule-status]").first
+        assert status.inner_text().strip() == "PLANNED"
+        page.evaluate("window.__not_reloaded = true")
+        shot(page, "cockpit-03-dashboard-planned")
+
+        executions_materialize(now=timezone.now())  # what the minute tick and a worker do
+        execution = Execution.objects.get(strategy=strategy, execution_type="ENTRY")
+        done = execution_run(execution.pk)
+        assert done.status == "COMPLETED", done.execution_results
+
+        page.wait_for_function(
+            "document.querySelector('[data-testid=schedule-status]').textContent.trim() === 'COMPLETED'",
+            timeout=15000,
+        )
+        page.wait_for_selector("#live-positions table")
+        assert page.evaluate("window.__not_reloaded") is True
+        assert page.locator("#dash-recent").inner_text().count("COMPLETED") >= 1
+        shot(page, "cockpit-04-dashboard-completed")
+
+        page.goto(f"{base}/positions/")
+        assert page.locator("[data-testid=exit-strategy]").count() == 1
+        assert page.locator("[data-testid=position-row]").count() == 8
+        shot(page, "cockpit-05-positions")
+        page.goto(f"{base}/quotes/chain/?underlying=NIFTY")
+        page.wait_for_selector("[data-testid=option-chain]")
+        shot(page, "cockpit-06-option-chain")
+    assert page.console_errors == []
