@@ -20,7 +20,7 @@ from brokers.margin import FORMULA as MARGIN_FORMULA
 from brokers.margin import LegQuantity, estimate_margin
 from brokers.models import BrokerAccount
 from config.exceptions import ConflictError, DomainError
-from config.pages import domain_errors, flatten_errors, form_int, form_text, indian_grouping
+from config.pages import domain_errors, flatten_errors, form_amount, form_int, form_text, indian_grouping
 from market.selectors import underlying_specs
 from strategies.models import Leg, Strategy
 
@@ -31,6 +31,13 @@ from .models import Allocation
 from .selectors import allocations_for_strategy, leg_spec
 
 MODES = [(LEG_LEVEL, "Per leg"), (STRATEGY_LEVEL, "Multiplier")]
+# The allocation's risk limits the grid edits (each optional; blank = no limit), with a trader's label.
+RISK_FIELDS = [
+    ("max_daily_loss", "Max daily loss ₹"),
+    ("max_daily_trades", "Max orders a day"),
+    ("max_position_value", "Max position value ₹"),
+    ("max_margin_utilization", "Max margin used %"),
+]
 
 
 @dataclass
@@ -52,7 +59,8 @@ class Row:
     priority: str
     multiplier: str
     cells: list[Cell]
-    errors: dict[str, list[str]] = field(default_factory=dict)  # priority, multiplier, mode, general
+    errors: dict[str, list[str]] = field(default_factory=dict)  # priority, multiplier, mode, risk, general
+    risk: dict[str, str] | None = None  # risk limit name -> as typed; None: not posted (keep the saved ones)
     warnings: list[str] = field(default_factory=list)
     input: services.AllocationInput | None = None
     total_lots: int | None = None
@@ -108,6 +116,12 @@ def _rows_from_db(accounts, legs, existing: dict) -> list[Row]:
                 priority=str(allocation.priority if allocation else len(existing) + 1),
                 multiplier=_plain(allocation.strategy_lots_multiplier) if allocation else "1",
                 cells=cells,
+                risk={
+                    name: "" if value is None else str(value)
+                    for name, value in (
+                        (n, (allocation.risk_limits or {}).get(n) if allocation else None) for n, _ in RISK_FIELDS
+                    )
+                },
             )
         )
     return rows
@@ -134,6 +148,9 @@ def _rows_from_post(post, accounts, legs, existing: dict) -> list[Row]:
                 priority=post.get(f"{prefix}-priority", "").strip(),
                 multiplier=post.get(f"{prefix}-multiplier", "").strip(),
                 cells=cells,
+                risk={name: post.get(f"{prefix}-risk-{name}", "").strip() for name, _ in RISK_FIELDS}
+                if any(f"{prefix}-risk-{name}" in post for name, _ in RISK_FIELDS)
+                else None,
             )
         )
     return rows
@@ -145,6 +162,14 @@ def _payload(row: Row, legs: list[Leg]) -> dict:
     priority = form_int(row.priority)
     if priority is not None:
         payload["priority"] = priority
+    if row.risk is not None:
+        risk = {}
+        for name, _ in RISK_FIELDS:
+            typed = row.risk.get(name, "")
+            value = form_int(typed) if name == "max_daily_trades" else form_amount(typed)
+            if value is not None:
+                risk[name] = value
+        payload["risk_limits"] = risk
     if row.mode == STRATEGY_LEVEL:
         multiplier = form_text(row.multiplier)
         if multiplier is not None:
@@ -175,7 +200,10 @@ def _attach_errors(row: Row, errors: dict[str, list[str]]) -> None:
             if leg_no in by_leg:
                 by_leg[leg_no].errors.extend(messages_)
                 continue
-        if parts[-1] == "strategy_lots_multiplier":
+        if parts[0] == "risk_limits":
+            label = dict(RISK_FIELDS).get(parts[-1], parts[-1])
+            row.errors.setdefault("risk", []).extend(f"{label}: {m}" for m in messages_)
+        elif parts[-1] == "strategy_lots_multiplier":
             row.errors.setdefault("multiplier", []).extend(messages_)
         elif parts[0] == "priority":
             row.errors.setdefault("priority", []).extend(messages_)
@@ -200,8 +228,13 @@ def _compute(request, rows: list[Row], legs: list[Leg], spec) -> None:
             continue
         data = serializer.validated_data["input"]
         if row.allocation is not None:
-            # The grid edits lots only: an existing allocation keeps its risk limits, execution config and status.
-            data.risk_limits = row.allocation.risk_limits
+            # The grid edits lots and the risk limits it shows: an existing allocation keeps its other limits,
+            # its execution config and its status (and all its limits when the form did not post them).
+            saved = row.allocation.risk_limits or {}
+            if row.risk is None:
+                data.risk_limits = saved
+            else:
+                data.risk_limits = {k: v for k, v in saved.items() if k not in dict(RISK_FIELDS)} | data.risk_limits
             data.execution_config = row.allocation.execution_config
             data.status = row.allocation.status
         row.input = data
@@ -292,6 +325,7 @@ def _context(strategy, rows, legs, spec, *, general_errors=()) -> dict:
         "notices": notices,
         "general_errors": list(general_errors),
         "margin_formula": MARGIN_FORMULA,
+        "risk_fields": RISK_FIELDS,
     }
 
 

@@ -1,7 +1,7 @@
 """End-of-day marks of one book (a strategy on one broker account), rebuilt from its fills. No ORM.
 
 For each trading day d, replaying the fills in time order with the book's own arithmetic
-(`execution.services.books.apply_fill`: average price, realized P&L):
+(`execution.services.books.fill_apply`: average price, realized P&L):
 
 - realized_d = P&L the day's fills realized (gross);
 - unrealized_d = Σ over held contracts (close_d − average price) × net quantity, at the day's close price;
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from brokers.margin import LegQuantity, estimate_margin
-from execution.services.books import apply_fill
+from execution.services.books import fill_apply
 
 from .charges import Charges, Rates, order_charges
 
@@ -47,7 +47,7 @@ class FillRow:
 
 @dataclass
 class _Book:
-    """Duck-typed like `execution.models.Position` for `apply_fill`."""
+    """Duck-typed like `execution.models.Position` for `fill_apply`."""
 
     net_quantity: int = 0
     average_price: Decimal = ZERO
@@ -120,7 +120,7 @@ def replay(
             f = fills[i]
             book = books.setdefault(f.instrument_id, _Book(strike=f.strike, option_type=f.option_type, leg_no=f.leg_no))
             book.leg_no = f.leg_no
-            realized = apply_fill(book, side=f.side, quantity=f.quantity, price=f.price)
+            realized = fill_apply(position=book, side=f.side, quantity=f.quantity, price=f.price)
             mark.realized += realized
             legs[f.leg_no]["realized"] += realized
             turnover[(f.order_id, f.side)] += f.price * f.quantity
@@ -187,7 +187,7 @@ def closed_trades(fills: Sequence[TradeFill], *, rates: Rates | None = None) -> 
     for index, f in enumerate(fills):
         book = books.setdefault((f.account_id, f.instrument_id), _Book())
         before = book.net_quantity
-        realized += apply_fill(book, side=f.side, quantity=f.quantity, price=f.price)
+        realized += fill_apply(position=book, side=f.side, quantity=f.quantity, price=f.price)
         turnover[(f.order_id, f.side)] += f.price * f.quantity
         holding += (book.net_quantity != 0) - (before != 0)
         if holding == 0:

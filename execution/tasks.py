@@ -23,13 +23,13 @@ def tick():
 
 @shared_task(ignore_result=True, acks_late=True)
 def run_execution(execution_id):
-    placement.execution_run(execution_id)
+    placement.execution_run(execution_id=execution_id)
 
 
 @shared_task(ignore_result=True, acks_late=True)
 def run_batch(batch_id):
     """The executions the tick put in one batch (all due at the same instant), run together."""
-    placement.batch_run(batch_id)
+    placement.batch_run(batch_id=batch_id)
 
 
 @shared_task(ignore_result=True)

@@ -46,3 +46,9 @@ def pct(fraction, places=1):
     if fraction is None or fraction == "":
         return "—"
     return f"{float(fraction) * 100:.{int(places)}f}"
+
+
+@register.filter
+def get_item(mapping, key):
+    """mapping|get_item:key: a dict value by a variable key ("" when absent)."""
+    return (mapping or {}).get(key, "")

@@ -35,7 +35,7 @@ def position_pnl_today(position: Position, *, now: dt.datetime) -> Decimal | Non
     return realized + (ltp - position.average_price) * position.net_quantity
 
 
-def apply_fill(position: Position, *, side: str, quantity: int, price: Decimal) -> Decimal:
+def fill_apply(*, position: Position, side: str, quantity: int, price: Decimal) -> Decimal:
     """Update net quantity, average price and realized P&L in place; returns the P&L this fill realized."""
     signed = quantity if side == "BUY" else -quantity
     net = position.net_quantity
@@ -58,7 +58,7 @@ def apply_fill(position: Position, *, side: str, quantity: int, price: Decimal) 
     return realized
 
 
-def fills_record(fills: list[tuple]) -> int:
+def fills_record(*, fills: list[tuple]) -> int:
     """Record fills, each `(order, fill_id, quantity, price, at)`, exactly once (a fill id already stored for
     its order is ignored), and apply each new one to its strategy's Position. Call inside a transaction: the
     positions are locked first, so concurrent recorders of the same book take turns and a fill can never be
@@ -99,7 +99,7 @@ def fills_record(fills: list[tuple]) -> int:
         day = at.astimezone(EXCHANGE_TZ).date()
         if position.day != day:
             position.day, position.day_realized_pnl = day, Decimal(0)
-        position.day_realized_pnl += apply_fill(position, side=order.side, quantity=quantity, price=price)
+        position.day_realized_pnl += fill_apply(position=position, side=order.side, quantity=quantity, price=price)
     bulk_insert(new)
     now = timezone.now()
     for position in changed.values():

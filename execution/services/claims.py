@@ -26,7 +26,7 @@ from brokers.adapters.base import BrokerTimeout
 from config.db import bulk_update
 
 from ..models import Alert, Execution, Order
-from .alerts import new_alert
+from .alerts import alert_new
 from .orders import events_record, transition
 
 
@@ -122,7 +122,9 @@ def executions_claim(execution_ids, *, now: dt.datetime) -> list[Execution]:
         )
     if missed:
         bulk_update(missed, ["error"])
-        Alert.objects.bulk_create(new_alert(e, Alert.Kind.MISSED, e.error, severity="CRITICAL") for e in missed)
+        Alert.objects.bulk_create(
+            alert_new(execution=e, kind=Alert.Kind.MISSED, message=e.error, severity="CRITICAL") for e in missed
+        )
     return [e for e in mine if e.status == Execution.Status.IN_PROGRESS]
 
 

@@ -10,6 +10,7 @@ from django.db import transaction
 from brokers.models import BrokerAccount
 
 from ..models import Alert, Execution, Position
+from .alerts import alert_raise
 from .monitors import exit_create
 
 
@@ -22,8 +23,8 @@ def kill_switch_engage(
     ids = [account.pk for account in accounts]
     BrokerAccount.objects.filter(pk__in=ids).update(entries_blocked=True, entries_blocked_reason=reason[:200])
     names = ", ".join(account.client_id for account in accounts)
-    Alert.objects.create(
-        owner=owner,
+    alert_raise(
+        owner_id=owner.pk,
         kind=Alert.Kind.KILL_SWITCH,
         severity=Alert.Severity.CRITICAL,
         message=f"Kill switch engaged on {names}: {reason}" + ("; flattening every book" if flatten else ""),
@@ -57,8 +58,8 @@ def kill_switch_release(*, owner, accounts: list[BrokerAccount]) -> None:
     BrokerAccount.objects.filter(pk__in=[a.pk for a in accounts]).update(
         entries_blocked=False, entries_blocked_reason=""
     )
-    Alert.objects.create(
-        owner=owner,
+    alert_raise(
+        owner_id=owner.pk,
         kind=Alert.Kind.KILL_SWITCH,
         severity=Alert.Severity.INFO,
         message=f"Kill switch released on {', '.join(a.client_id for a in accounts)}",

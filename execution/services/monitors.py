@@ -23,22 +23,11 @@ from market.quotes import is_stale
 from strategies.models import Leg, Strategy
 
 from ..models import Alert, Execution, Order, Position
+from .alerts import alert_raise
 from .books import position_ltp, position_pnl_today
 from .claims import broker_call
 
 MIS_SQUARE_OFF = dt.time.fromisoformat(getattr(settings, "MIS_SQUARE_OFF_TIME", "15:15"))
-
-
-def _alert(owner_id, kind, message, *, severity="WARNING", strategy_id=None, account=None, execution=None):
-    return Alert.objects.create(
-        owner_id=owner_id,
-        kind=kind,
-        severity=severity,
-        message=message,
-        strategy_id=strategy_id,
-        broker_account=account,
-        execution=execution,
-    )
 
 
 def exit_create(*, strategy: Strategy, positions: list[Position], key: str, now: dt.datetime, cause: dict):
@@ -108,10 +97,10 @@ def stop_loss_check(*, now: dt.datetime) -> list[Execution]:
             execution = exit_create(strategy=position.strategy, positions=[position], key=key, now=now, cause=cause)
             if execution:
                 created.append(execution)
-                _alert(
-                    position.strategy.owner_id,
-                    Alert.Kind.STOP_LOSS,
-                    f"{position.strategy} leg {leg.leg_no} on {position.broker_account.client_id}: "
+                alert_raise(
+                    owner_id=position.strategy.owner_id,
+                    kind=Alert.Kind.STOP_LOSS,
+                    message=f"{position.strategy} leg {leg.leg_no} on {position.broker_account.client_id}: "
                     f"{position.instrument.tradingsymbol} at {ltp} crossed its stop {trigger} "
                     f"(average {position.average_price}, stop_loss {leg.stop_loss}); closing {abs(position.net_quantity)}",
                     strategy_id=position.strategy_id,
@@ -178,10 +167,10 @@ def daily_loss_check(*, now: dt.datetime) -> list[Execution]:
         )
         if execution:
             created.append(execution)
-            _alert(
-                strategy.owner_id,
-                Alert.Kind.RISK,
-                f"{strategy} on {account.client_id}: today's P&L {pnl.total} reached max_daily_loss {limit}; flattening",
+            alert_raise(
+                owner_id=strategy.owner_id,
+                kind=Alert.Kind.RISK,
+                message=f"{strategy} on {account.client_id}: today's P&L {pnl.total} reached max_daily_loss {limit}; flattening",
                 severity="CRITICAL",
                 strategy_id=strategy.pk,
                 account=account,
@@ -194,10 +183,10 @@ def daily_loss_check(*, now: dt.datetime) -> list[Execution]:
         if pnl.total <= -account.max_daily_loss:
             reason = f"account max_daily_loss {account.max_daily_loss} reached (today {pnl.total})"
             BrokerAccount.objects.filter(pk=account_id).update(entries_blocked=True, entries_blocked_reason=reason)
-            _alert(
-                account.owner_id,
-                Alert.Kind.RISK,
-                f"{account.client_id}: {reason}; new entries blocked",
+            alert_raise(
+                owner_id=account.owner_id,
+                kind=Alert.Kind.RISK,
+                message=f"{account.client_id}: {reason}; new entries blocked",
                 account=account,
             )
     return created
@@ -219,10 +208,10 @@ def mis_square_off(*, now: dt.datetime) -> list[Execution]:
         )
         if execution:
             created.append(execution)
-            _alert(
-                strategy.owner_id,
-                Alert.Kind.RISK,
-                f"{strategy}: MIS positions squared off at {local:%H:%M}",
+            alert_raise(
+                owner_id=strategy.owner_id,
+                kind=Alert.Kind.RISK,
+                message=f"{strategy}: MIS positions squared off at {local:%H:%M}",
                 strategy_id=strategy.pk,
                 execution=execution,
             )
@@ -297,7 +286,13 @@ def duplicate_order_check(*, now: dt.datetime) -> int:
         if not Alert.objects.filter(
             broker_account=account, kind=Alert.Kind.RECONCILIATION, message=message, acknowledged_at=None
         ).exists():
-            _alert(account.owner_id, Alert.Kind.RECONCILIATION, message, severity="CRITICAL", account=account)
+            alert_raise(
+                owner_id=account.owner_id,
+                kind=Alert.Kind.RECONCILIATION,
+                message=message,
+                severity="CRITICAL",
+                account=account,
+            )
             flagged += 1
     return flagged
 
@@ -334,7 +329,7 @@ def stale_feed_check(*, now: dt.datetime) -> list[str]:
             if not Alert.objects.filter(
                 owner_id=owner_id, kind=Alert.Kind.STALE_FEED, message=message, acknowledged_at=None
             ).exists():
-                _alert(owner_id, Alert.Kind.STALE_FEED, message, severity="CRITICAL")
+                alert_raise(owner_id=owner_id, kind=Alert.Kind.STALE_FEED, message=message, severity="CRITICAL")
     return stale
 
 
@@ -350,10 +345,10 @@ def close_out_stale(*, now: dt.datetime) -> int:
                 status=Execution.Status.MISSED, completed_at=now, error="never started on its day"
             )
             if updated:
-                _alert(
-                    execution.strategy.owner_id,
-                    Alert.Kind.MISSED,
-                    f"{execution.strategy} {execution.execution_type} of {execution.execution_date} never ran",
+                alert_raise(
+                    owner_id=execution.strategy.owner_id,
+                    kind=Alert.Kind.MISSED,
+                    message=f"{execution.strategy} {execution.execution_type} of {execution.execution_date} never ran",
                     severity="CRITICAL",
                     strategy_id=execution.strategy_id,
                     execution=execution,

@@ -26,7 +26,7 @@ from market.models import Instrument
 from ..models import Execution, Order
 from .claims import Leases, broker_call, claimed, executions_claim, orders_claim, sent_grace
 from .orders import events_record, order_transition, transition
-from .plan import Plan, plan_entries, plan_exits
+from .plan import Plan, entries_plan, exits_plan
 from .reconciliation import ABSENT, FAILED, order_reconcile
 from .results import answers_store, broker_results, executions_finish
 
@@ -251,10 +251,13 @@ def _write_intents(planned: list[tuple[Execution, Plan]]) -> tuple[list[Order] |
 def _plans(executions: list[Execution], now: dt.datetime) -> dict:
     entries = [e for e in executions if e.execution_type == Execution.Type.ENTRY]
     exits = [e for e in executions if e.execution_type != Execution.Type.ENTRY]
-    return {**(plan_entries(entries, now) if entries else {}), **(plan_exits(exits, now) if exits else {})}
+    return {
+        **(entries_plan(executions=entries, now=now) if entries else {}),
+        **(exits_plan(executions=exits, now=now) if exits else {}),
+    }
 
 
-def executions_run(execution_ids, *, now: dt.datetime | None = None) -> list[Execution]:
+def executions_run(*, execution_ids, now: dt.datetime | None = None) -> list[Execution]:
     """Claim, plan (first attempt only), write intents, place per account in parallel, finish. Returns the
     executions this call ran. Safe to call any number of times concurrently with overlapping ids: each
     execution is run by one caller only."""
@@ -312,12 +315,14 @@ def executions_run(execution_ids, *, now: dt.datetime | None = None) -> list[Exe
     return executions_finish(refused + held, plans, started, None if errors else by_execution)
 
 
-def batch_run(batch_id, *, now: dt.datetime | None = None) -> list[Execution]:
+def batch_run(*, batch_id, now: dt.datetime | None = None) -> list[Execution]:
     """The executions a tick message names by its batch id (ids only travel in the message)."""
-    return executions_run(list(Execution.objects.filter(batch=batch_id).values_list("pk", flat=True)), now=now)
+    return executions_run(
+        execution_ids=list(Execution.objects.filter(batch=batch_id).values_list("pk", flat=True)), now=now
+    )
 
 
-def execution_run(execution_id, *, now: dt.datetime | None = None) -> Execution | None:
+def execution_run(*, execution_id, now: dt.datetime | None = None) -> Execution | None:
     """One execution: a batch of one. None when another worker has it or it is finished."""
-    ran = executions_run([execution_id], now=now)
+    ran = executions_run(execution_ids=[execution_id], now=now)
     return ran[0] if ran else None

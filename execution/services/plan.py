@@ -143,7 +143,7 @@ class Chain:
     delta_of: object = None
 
 
-def load_chains(wanted: dict[str, list[Leg]], now: dt.datetime) -> dict[str, Chain]:
+def chains_load(*, wanted: dict[str, list[Leg]], now: dt.datetime) -> dict[str, Chain]:
     """The chain of each underlying, with the contracts of every expiry any of its legs asks for.
     Three queries per underlying, however many strategies and legs share it."""
     chains = {}
@@ -197,7 +197,7 @@ def resolve_contracts(strategy, legs: list[Leg], now: dt.datetime, chain: Chain 
     """For each leg_no: its contract and (for LIMIT legs) its limit price; and the spot used.
     Raises ContractError naming the leg. `chain` is the underlying's chain when the caller loaded it already."""
     if chain is None:
-        chain = load_chains({strategy.underlying: legs}, now)[strategy.underlying]
+        chain = chains_load(wanted={strategy.underlying: legs}, now=now)[strategy.underlying]
     if chain.error:
         raise ContractError(chain.error)
     atm = contracts.atm_strike(chain.spot, chain.step)
@@ -303,11 +303,11 @@ def _new_order(execution, account, key, leg_no, leg, contract, side, lots, quant
     )
 
 
-def plan_entry(execution: Execution, now: dt.datetime) -> Plan:
-    return plan_entries([execution], now)[execution.pk]
+def entry_plan(*, execution: Execution, now: dt.datetime) -> Plan:
+    return entries_plan(executions=[execution], now=now)[execution.pk]
 
 
-def plan_entries(executions: list[Execution], now: dt.datetime) -> dict:
+def entries_plan(*, executions: list[Execution], now: dt.datetime) -> dict:
     """Plans for many entries at once, keyed by execution id, in a fixed number of queries: the legs, the
     allocations (with overrides), today's orders and P&L, and three per underlying for its chain."""
     strategy_ids = {e.strategy_id for e in executions}
@@ -325,7 +325,7 @@ def plan_entries(executions: list[Execution], now: dt.datetime) -> dict:
     wanted: dict = {}
     for execution in executions:
         wanted.setdefault(execution.strategy.underlying, []).extend(legs_of.get(execution.strategy_id, []))
-    chains = load_chains(wanted, now) if any(wanted.values()) else {}
+    chains = chains_load(wanted=wanted, now=now) if any(wanted.values()) else {}
     days = _account_days(
         {(s, a.broker_account_id) for s, allocations in allocations_of.items() for a in allocations}, now
     )
@@ -457,7 +457,7 @@ def _plan_account(plan: AccountPlan, execution, by_no: dict, resolved: dict, spo
             result.tags.append(order.tag)
 
 
-def plan_exits(executions: list[Execution], now: dt.datetime) -> dict:
+def exits_plan(*, executions: list[Execution], now: dt.datetime) -> dict:
     """Plans for many exits at once, keyed by execution id, in three queries: the open positions, the leg
     that opened each instrument (from the strategies' orders), and the legs."""
     strategy_ids = {e.strategy_id for e in executions}

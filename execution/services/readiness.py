@@ -9,6 +9,7 @@ from market.calendar import EXCHANGE_TZ, UTC
 from market.selectors import horizon_statuses, readiness_message
 
 from ..models import Alert
+from .alerts import alert_new
 from .schedule import tradable_strategies
 
 
@@ -29,7 +30,7 @@ def calendar_readiness_alert(*, now: dt.datetime) -> int:
         )
     )
     alerts = [
-        Alert(owner_id=owner_id, kind=Alert.Kind.CALENDAR, severity=severity, message=message)
+        alert_new(owner_id=owner_id, kind=Alert.Kind.CALENDAR, severity=severity, message=message)
         for owner_id in sorted(owners - told)
     ]
     Alert.objects.bulk_create(alerts)

@@ -15,7 +15,7 @@ from config.db import bulk_update
 from config.money import exact
 
 from ..models import Alert, Execution, Order
-from .alerts import new_alert
+from .alerts import alert_new
 from .claims import claimed
 from .orders import events_record, transition
 from .plan import Plan
@@ -219,16 +219,18 @@ def _finish(execution: Execution, plan: Plan | None, orders: list[Order], starte
             f"{b['client_id']}: {b['reason'] or b['status']}" for b in brokers if b["status"] != "COMPLETED"
         )
         alerts.append(
-            new_alert(
-                execution, Alert.Kind.FAILED, f"{execution.strategy} {execution.execution_type} {status}: {reasons}"
+            alert_new(
+                execution=execution,
+                kind=Alert.Kind.FAILED,
+                message=f"{execution.strategy} {execution.execution_type} {status}: {reasons}",
             )
         )
     if unknown:
         alerts.append(
-            new_alert(
-                execution,
-                Alert.Kind.UNKNOWN_ORDER,
-                f"{unknown} order(s) of {execution.strategy} have an unknown outcome; reconciliation will look them up",
+            alert_new(
+                execution=execution,
+                kind=Alert.Kind.UNKNOWN_ORDER,
+                message=f"{unknown} order(s) of {execution.strategy} have an unknown outcome; reconciliation will look them up",
                 severity="CRITICAL",
             )
         )

@@ -13,6 +13,7 @@ from brokers.services import broker_sessions_login
 from market.calendar import EXCHANGE_TZ, UTC
 
 from ..models import Alert
+from .alerts import alert_new
 from .schedule import due_between
 
 FROM = dt.time(8, 45)
@@ -62,7 +63,7 @@ def sessions_readiness_alert(*, now: dt.datetime) -> int:
             continue
         at = item.due_at.astimezone(EXCHANGE_TZ)
         alerts.append(
-            Alert(
+            alert_new(
                 owner_id=account.owner_id,
                 kind=Alert.Kind.SESSION,
                 severity=Alert.Severity.CRITICAL,
@@ -72,7 +73,7 @@ def sessions_readiness_alert(*, now: dt.datetime) -> int:
                     + (f" Last error: {account.last_error}" if account.last_error else "")
                 ),
                 strategy_id=strategy.pk,
-                broker_account=account,
+                account=account,
             )
         )
     Alert.objects.bulk_create(alerts)

@@ -90,7 +90,7 @@ def results_apply(pairs: list[tuple[Order, OrderResult]], *, source: str, now: d
         changed.append(order)
         events.append(event)
     if changed:
-        report.fills = books.fills_record(fills)
+        report.fills = books.fills_record(fills=fills)
         bulk_update(changed, SYNC_FIELDS)
         orders.events_record(events)
     report.changed = len(changed)

@@ -59,7 +59,7 @@ def book(strategy, account, instrument, leg_no, side, quantity, price, at):
         average_price=price,
     )
     with transaction.atomic():
-        fills_record([(order, f"F{order.tag}", quantity, Decimal(price), at)])
+        fills_record(fills=[(order, f"F{order.tag}", quantity, Decimal(price), at)])
     return order
 
 

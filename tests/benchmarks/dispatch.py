@@ -148,9 +148,9 @@ def queries_per_execution(boundary) -> tuple[int, int, int]:
     batch = [new_execution(s, due_at=boundary, trigger="MANUAL").pk for s in strategies[1:]]
     with time_machine.travel(boundary + dt.timedelta(seconds=1), tick=True):
         with CaptureQueriesContext(connection) as one:
-            execution_run(alone.pk)
+            execution_run(execution_id=alone.pk)
         with CaptureQueriesContext(connection) as many:
-            executions_run(batch)
+            executions_run(execution_ids=batch)
     for model in (Fill, Position, Order, PaperOrder):
         model.objects.all().delete()
     Execution.objects.filter(pk__in=[alone.pk, *batch]).delete()

@@ -64,7 +64,7 @@ def wait_for(predicate, seconds=10.0):
 
 def test_seed_001_condor_enters_fills_late_exits_flat_and_reconciles_clean(live_condor, kite_fake, angel_fake):
     traveller, zerodha, angel = live_condor
-    entry = execution_run(new_execution(condor_of(zerodha)).pk)
+    entry = execution_run(execution_id=new_execution(condor_of(zerodha)).pk)
 
     kite_orders, angel_orders = kite_fake.orders(), angel_fake.orders()
     # seed 001: ZERODHA123 trades 3,3,1,1 lots and ANGELONE456 1,1,4,4 (65 a lot), each order exactly once
@@ -101,7 +101,7 @@ def test_seed_001_condor_enters_fills_late_exits_flat_and_reconciles_clean(live_
     # Exit: market orders fill at once; both fakes and both books end flat.
     kite_fake.control(fill_later=0, fill_later_side="")
     angel_fake.control(fill_later=0, fill_later_side="")
-    exit_ = execution_run(new_execution(condor_of(zerodha), "EXIT").pk)
+    exit_ = execution_run(execution_id=new_execution(condor_of(zerodha), "EXIT").pk)
     orders_sync_all()
     assert Execution.objects.get(pk=exit_.pk).status == "COMPLETED"
     for account, fake in ((zerodha, kite_fake), (angel, angel_fake)):
@@ -125,11 +125,11 @@ def test_a_zerodha_session_that_expires_mid_day_alerts_and_skips_that_account_on
     traveller, zerodha, angel = live_condor
     kite_fake.control(fill_later=0, fill_later_side="")
     angel_fake.control(fill_later=0, fill_later_side="")
-    execution_run(new_execution(condor_of(zerodha)).pk)
+    execution_run(execution_id=new_execution(condor_of(zerodha)).pk)
     assert Position.objects.exclude(net_quantity=0).count() == 8
 
     kite_fake.control(expire_session=True)  # Kite ends the session mid-day
-    exit_ = execution_run(new_execution(condor_of(zerodha), "EXIT").pk)
+    exit_ = execution_run(execution_id=new_execution(condor_of(zerodha), "EXIT").pk)
 
     assert len(kite_fake.orders()) == 4  # the entry's orders only: nothing was sent on a dead session
     assert not Position.objects.filter(broker_account=angel).exclude(net_quantity=0).exists()  # Angel One exited
@@ -151,7 +151,7 @@ def test_a_zerodha_session_ended_before_the_entry_skips_that_account_with_an_ale
     traveller, zerodha, angel = live_condor
     kite_fake.control(fill_later=0, expire_session=True)  # Kite ends the session before the entry
     angel_fake.control(fill_later=0)
-    entry = execution_run(new_execution(condor_of(zerodha)).pk)
+    entry = execution_run(execution_id=new_execution(condor_of(zerodha)).pk)
 
     assert kite_fake.orders() == []  # nothing reached Zerodha
     assert len(angel_fake.orders()) == 4  # Angel One traded

@@ -89,7 +89,7 @@ def test_dashboard_follows_a_scheduled_entry_from_planned_to_completed_without_r
 
         executions_materialize(now=timezone.now())  # what the minute tick and a worker do
         execution = Execution.objects.get(strategy=strategy, execution_type="ENTRY")
-        done = execution_run(execution.pk)
+        done = execution_run(execution_id=execution.pk)
         assert done.status == "COMPLETED", done.execution_results
 
         page.wait_for_function(
@@ -109,3 +109,40 @@ def test_dashboard_follows_a_scheduled_entry_from_planned_to_completed_without_r
         page.wait_for_selector("[data-testid=option-chain]")
         shot(page, "cockpit-06-option-chain")
     assert page.console_errors == []
+
+
+def test_grid_totals_stay_visible_at_820_px_and_risk_limits_are_editable(live_server, browser):
+    import io
+
+    from django.core.management import call_command
+
+    from allocations.models import Allocation
+    from tests.e2e.conftest import ARTIFACTS as artifacts
+
+    call_command("load_instruments", verbosity=0)
+    call_command("demo", stdout=io.StringIO())
+    context = browser.new_context(viewport={"width": 820, "height": 700})
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", "demo")
+    page.fill("#id_password", "demo-trader-2026")
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url(re.compile(r"/dashboard/"))
+    allocation = Allocation.objects.get(broker_account__client_id="ZERODHA123")
+    page.goto(f"{live_server.url}/strategies/{allocation.strategy_id}/allocations/")
+    strip = page.locator("[data-testid=grid-totals]")
+    assert strip.is_visible() and "18" in strip.inner_text()
+    box = strip.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 820  # inside the viewport, not scrolled away
+    row = page.locator("tr.risk", has_text="ZERODHA123")
+    row.locator("summary").click()
+    row.locator("input[name$='-risk-max_daily_loss']").fill("25,000")
+    page.screenshot(path=str(artifacts / "cockpit-07-grid-820px.png"), full_page=True)
+    page.click("button:has-text('Save allocation')")
+    page.wait_for_load_state()
+    allocation.refresh_from_db()
+    assert float(allocation.risk_limits["max_daily_loss"]) == 25000
+    assert errors == []
+    context.close()

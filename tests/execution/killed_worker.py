@@ -45,5 +45,5 @@ def place_then_die(self, requests):
 
 paper.PaperBroker.place_orders = place_then_die
 with time_machine.travel(frozen_now, tick=False):
-    execution_run(execution_id)
+    execution_run(execution_id=execution_id)
 print("finished without being killed")

@@ -40,5 +40,5 @@ def place_then_stall(self, requests):
 
 paper.PaperBroker.place_orders = place_then_stall
 with time_machine.travel(frozen_now, tick=False):
-    ran = execution_run(execution_id)
+    ran = execution_run(execution_id=execution_id)
 print("finished", "nothing" if ran is None else ran.status)

@@ -45,7 +45,7 @@ def test_an_account_whose_funds_lookup_fails_is_skipped_and_the_other_trades(fro
         return funds(self)
 
     monkeypatch.setattr(paper.PaperBroker, "available_funds", available_funds)
-    execution = execution_run(new_execution(condor).pk)
+    execution = execution_run(execution_id=new_execution(condor).pk)
     assert execution.status == Execution.Status.PARTIAL
     assert_only_zerodha_traded(execution, "available funds of ANGELONE456 unknown")
 
@@ -53,7 +53,7 @@ def test_an_account_whose_funds_lookup_fails_is_skipped_and_the_other_trades(fro
 def test_an_account_without_a_valid_broker_session_is_skipped_and_the_other_trades(frozen, condor):
     make_chain()
     BrokerAccount.objects.filter(client_id="ANGELONE456").update(broker="ANGELONE")  # never logged in
-    execution = execution_run(new_execution(condor).pk)
+    execution = execution_run(execution_id=new_execution(condor).pk)
     assert_only_zerodha_traded(execution, "no valid ANGELONE session for ANGELONE456: log in again")
 
 
@@ -67,7 +67,7 @@ def test_an_unexpected_error_planning_one_account_skips_that_account_only(frozen
         return lots(allocation, **kwargs)
 
     monkeypatch.setattr(plan, "allocation_lots", allocation_lots)
-    execution = execution_run(new_execution(condor).pk)
+    execution = execution_run(execution_id=new_execution(condor).pk)
     assert_only_zerodha_traded(execution, "planning failed unexpectedly (KeyError")
 
 
@@ -90,7 +90,7 @@ def test_the_daily_loss_check_ignores_losses_realized_on_earlier_days(frozen, co
     Allocation.objects.update(risk_limits={"max_daily_loss": 5000})
     yesterday = (MONDAY_0930 - dt.timedelta(days=3)).date()  # the Friday before
     _book(condor, "ANGELONE456", net=0, average=0, day_realized=-20000, realized=-20000, day=yesterday)
-    execution = execution_run(new_execution(condor).pk)
+    execution = execution_run(execution_id=new_execution(condor).pk)
     assert execution.status == Execution.Status.COMPLETED, results_of(execution)
 
 
@@ -102,7 +102,7 @@ def test_the_daily_loss_check_counts_todays_realized_plus_unrealized(frozen, con
     ltp = position.instrument.quote.ltp
     # A short of 650 sold at (ltp - 4): 2600 of unrealized loss on top of 3000 realized today.
     Position.objects.filter(pk=position.pk).update(average_price=ltp - 4)
-    execution = execution_run(new_execution(condor).pk)
+    execution = execution_run(execution_id=new_execution(condor).pk)
     assert_only_zerodha_traded(execution, "max_daily_loss 5000: today's P&L is -5600")
 
 
@@ -111,5 +111,5 @@ def test_the_daily_loss_check_refuses_when_todays_pnl_is_unknown(frozen, condor)
     Allocation.objects.update(risk_limits={"max_daily_loss": 5000})
     position = _book(condor, "ANGELONE456", net=-650, average=100, day_realized=0, realized=0, day=MONDAY_0930.date())
     position.instrument.quote.delete()
-    execution = execution_run(new_execution(condor).pk)
+    execution = execution_run(execution_id=new_execution(condor).pk)
     assert_only_zerodha_traded(execution, "today's P&L is unknown")

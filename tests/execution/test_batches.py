@@ -13,7 +13,7 @@ from brokers.adapters.base import BrokerError, OrderRequest, adapter_for
 from brokers.models import PaperOrder
 from execution.models import Execution, Fill, Order, Position
 from execution.services.placement import execution_run, executions_run
-from execution.services.plan import plan_entries
+from execution.services.plan import entries_plan
 from market.models import Instrument
 from strategies.models import Leg
 from tests.factories import BrokerAccountFactory, LegFactory, StrategyFactory, iron_condor
@@ -57,8 +57,8 @@ def book(strategy):
 def test_a_batch_gives_each_strategy_the_same_orders_and_book_as_one_at_a_time(frozen, trader):
     make_chain()
     alone, *together = condors(trader, 4)
-    single = execution_run(new_execution(alone).pk)
-    batch = executions_run([new_execution(s).pk for s in together])
+    single = execution_run(execution_id=new_execution(alone).pk)
+    batch = executions_run(execution_ids=[new_execution(s).pk for s in together])
 
     assert single.status == Execution.Status.COMPLETED
     assert [e.status for e in batch] == [Execution.Status.COMPLETED] * 3
@@ -80,7 +80,7 @@ def test_a_batch_gives_each_strategy_the_same_orders_and_book_as_one_at_a_time(f
 def test_within_each_execution_of_a_batch_hedges_go_before_shorts(frozen, trader):
     make_chain()
     strategies = condors(trader, 3)
-    executions_run([new_execution(s).pk for s in strategies])
+    executions_run(execution_ids=[new_execution(s).pk for s in strategies])
     for strategy in strategies:
         for client_id in ("ZERODHA123", "ANGELONE456"):
             sides = list(
@@ -105,7 +105,7 @@ def test_overlapping_batches_delivered_concurrently_place_each_order_once(frozen
     def deliver(batch):
         try:
             barrier.wait()
-            ran.extend(e.pk for e in executions_run(batch))
+            ran.extend(e.pk for e in executions_run(execution_ids=batch))
         except Exception as exc:
             errors.append(exc)
         finally:
@@ -129,7 +129,7 @@ def test_one_refused_plan_does_not_stop_the_rest_of_the_batch(frozen, trader):
     make_chain()
     good, bad = condors(trader, 2)
     bad.legs.filter(leg_no=1).update(expiry_offset=9)  # no such expiry listed
-    done = {e.strategy_id: e for e in executions_run([new_execution(good).pk, new_execution(bad).pk])}
+    done = {e.strategy_id: e for e in executions_run(execution_ids=[new_execution(good).pk, new_execution(bad).pk])}
     assert done[good.pk].status == Execution.Status.COMPLETED
     assert done[bad.pk].status == Execution.Status.FAILED
     assert "leg 1" in done[bad.pk].error and "expiry" in done[bad.pk].error
@@ -142,7 +142,7 @@ def test_running_a_batch_takes_the_same_queries_for_2_and_for_8_executions(froze
 
     def queries(executions):
         with CaptureQueriesContext(connection) as ctx:
-            done = executions_run([e.pk for e in executions])
+            done = executions_run(execution_ids=[e.pk for e in executions])
         assert [e.status for e in done] == [Execution.Status.COMPLETED] * len(executions)
         return len(ctx.captured_queries)
 
@@ -160,7 +160,7 @@ def test_plans_for_many_entries_take_the_same_queries_as_for_one(frozen, trader)
     def queries(executions):
         executions = list(Execution.objects.filter(pk__in=[e.pk for e in executions]).select_related("strategy"))
         with CaptureQueriesContext(connection) as ctx:
-            plans = plan_entries(executions, MONDAY_0930)
+            plans = entries_plan(executions=executions, now=MONDAY_0930)
         assert all(not plan.error and len(plan.orders) == 8 for plan in plans.values())
         return len(ctx.captured_queries)
 
@@ -184,7 +184,7 @@ def test_legs_on_the_first_and_third_expiry_resolve_to_those_expiries(frozen, tr
     Allocation.objects.create(
         strategy=strategy, broker_account=BrokerAccountFactory(owner=trader), strategy_lots_multiplier=1
     )
-    done = execution_run(new_execution(strategy).pk)
+    done = execution_run(execution_id=new_execution(strategy).pk)
     assert done.status == Execution.Status.COMPLETED, done.error
     expiries = dict(Order.objects.filter(execution=done).values_list("leg_no", "instrument__expiry"))
     assert expiries == {1: dt.date(2026, 11, 24), 2: dt.date(2026, 12, 29)}
@@ -224,13 +224,13 @@ def test_the_paper_broker_refuses_a_repeated_tag_in_a_batch_call_and_places_the_
 def test_a_batch_of_exits_closes_each_strategys_own_book_in_the_same_queries_as_one(frozen, trader):
     make_chain()
     strategies = condors(trader, 5)
-    executions_run([new_execution(s).pk for s in strategies])
+    executions_run(execution_ids=[new_execution(s).pk for s in strategies])
     assert Position.objects.exclude(net_quantity=0).count() == 40
 
     def queries(chosen):
         exits = [new_execution(s, "EXIT") for s in chosen]
         with CaptureQueriesContext(connection) as ctx:
-            done = executions_run([e.pk for e in exits])
+            done = executions_run(execution_ids=[e.pk for e in exits])
         assert [e.status for e in done] == [Execution.Status.COMPLETED] * len(chosen)
         return len(ctx.captured_queries)
 
@@ -259,7 +259,7 @@ def test_a_bug_in_one_plan_fails_that_execution_alone_and_the_batch_goes_on(froz
         return real(execution, *args)
 
     monkeypatch.setattr(plan, "_plan_entry", buggy)
-    done = {e.strategy_id: e for e in executions_run([new_execution(good).pk, new_execution(bad).pk])}
+    done = {e.strategy_id: e for e in executions_run(execution_ids=[new_execution(good).pk, new_execution(bad).pk])}
     assert done[good.pk].status == Execution.Status.COMPLETED
     assert done[bad.pk].status == Execution.Status.FAILED
     assert "ZeroDivisionError" in done[bad.pk].error and Order.objects.filter(strategy=bad).count() == 0

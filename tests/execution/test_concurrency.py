@@ -54,7 +54,7 @@ def assert_each_intended_order_once(execution):
 def test_the_same_execution_delivered_8_times_concurrently_places_each_order_once(frozen, condor):
     make_chain()
     execution = new_execution(condor)
-    in_threads(8, lambda: execution_run(execution.pk))
+    in_threads(8, lambda: execution_run(execution_id=execution.pk))
     execution.refresh_from_db()
     assert execution.status == Execution.Status.COMPLETED
     assert Order.objects.filter(execution=execution).count() == 8
@@ -101,16 +101,16 @@ def test_a_worker_killed_mid_execution_is_resumed_and_every_order_exists_once(fr
     assert execution.status == Execution.Status.IN_PROGRESS
 
     # The redelivered message arrives while the dead worker's lease still holds: nothing happens.
-    assert execution_run(execution.pk) is None
+    assert execution_run(execution_id=execution.pk) is None
     # Its lease gone but its orders sent less than the grace ago (they may still be on their way): the resume
     # leaves them alone and sends nothing.
     at_broker = PaperOrder.objects.count()
     Execution.objects.filter(pk=execution.pk).update(lease_expires_at=MONDAY_0930 - dt.timedelta(seconds=1))
-    assert execution_run(execution.pk) is None
+    assert execution_run(execution_id=execution.pk) is None
     assert PaperOrder.objects.count() == at_broker
     # After the lease (longer than the grace) expires, the next delivery resumes it.
     frozen.move_to(MONDAY_0930 + dt.timedelta(seconds=31))
-    resumed = execution_run(execution.pk)
+    resumed = execution_run(execution_id=execution.pk)
 
     assert resumed.status == Execution.Status.COMPLETED, resumed.execution_results
     assert resumed.attempts == 3

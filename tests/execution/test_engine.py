@@ -23,7 +23,7 @@ def test_entry_places_every_leg_for_every_account_once(frozen, condor):
     make_chain()
     execution = new_execution(condor)
 
-    done = execution_run(execution.pk)
+    done = execution_run(execution_id=execution.pk)
 
     assert done.status == Execution.Status.COMPLETED, done.execution_results
     assert Order.objects.filter(execution=execution, status=Order.Status.FILLED).count() == 8
@@ -40,7 +40,7 @@ def test_entry_places_every_leg_for_every_account_once(frozen, condor):
 
 def test_entry_picks_strikes_by_delta_and_distance(frozen, condor):
     make_chain()
-    execution = execution_run(new_execution(condor).pk)
+    execution = execution_run(execution_id=new_execution(condor).pk)
     legs = {
         o.leg_no: o.instrument
         for o in Order.objects.filter(execution=execution, broker_account__client_id="ZERODHA123")
@@ -54,7 +54,7 @@ def test_entry_picks_strikes_by_delta_and_distance(frozen, condor):
 
 def test_fills_land_in_the_strategys_own_book(frozen, condor):
     make_chain()
-    execution_run(new_execution(condor).pk)
+    execution_run(execution_id=new_execution(condor).pk)
     book = {
         (p.broker_account.client_id, p.instrument.option_type, p.net_quantity > 0): p.net_quantity
         for p in Position.objects.filter(strategy=condor).select_related("broker_account", "instrument")
@@ -67,7 +67,7 @@ def test_fills_land_in_the_strategys_own_book(frozen, condor):
 
 def test_results_are_per_broker_and_per_leg_like_seed_002(frozen, condor):
     make_chain()
-    execution = execution_run(new_execution(condor).pk)
+    execution = execution_run(execution_id=new_execution(condor).pk)
     brokers = {b["client_id"]: b for b in execution.execution_results["broker_executions"]}
     assert brokers["ZERODHA123"]["total_lots"] == 8 and brokers["ANGELONE456"]["total_lots"] == 10
     leg = next(item for item in brokers["ANGELONE456"]["leg_executions"] if item["leg_no"] == 3)
@@ -78,15 +78,15 @@ def test_results_are_per_broker_and_per_leg_like_seed_002(frozen, condor):
 def test_a_second_run_of_the_same_execution_places_nothing(frozen, condor):
     make_chain()
     execution = new_execution(condor)
-    execution_run(execution.pk)
-    assert execution_run(execution.pk) is None
+    execution_run(execution_id=execution.pk)
+    assert execution_run(execution_id=execution.pk) is None
     assert PaperOrder.objects.count() == 8
 
 
 def test_a_claim_later_than_the_budget_is_missed_with_an_alert_and_trades_nothing(frozen, condor):
     make_chain()
     execution = new_execution(condor, due_at=MONDAY_0930 - dt.timedelta(seconds=31))
-    assert execution_run(execution.pk) is None
+    assert execution_run(execution_id=execution.pk) is None
     execution.refresh_from_db()
     assert execution.status == Execution.Status.MISSED
     assert "31 s late" in execution.error
@@ -97,13 +97,13 @@ def test_a_claim_later_than_the_budget_is_missed_with_an_alert_and_trades_nothin
 def test_a_claim_within_the_budget_trades(frozen, condor):
     make_chain()
     execution = new_execution(condor, due_at=MONDAY_0930 - dt.timedelta(seconds=29))
-    assert execution_run(execution.pk).status == Execution.Status.COMPLETED
+    assert execution_run(execution_id=execution.pk).status == Execution.Status.COMPLETED
 
 
 def test_exit_closes_exactly_the_strategys_own_quantity_shorts_first(frozen, condor):
     make_chain()
-    execution_run(new_execution(condor).pk)
-    exit_ = execution_run(new_execution(condor, "EXIT", due_at=MONDAY_0930 + dt.timedelta(minutes=1)).pk)
+    execution_run(execution_id=new_execution(condor).pk)
+    exit_ = execution_run(execution_id=new_execution(condor, "EXIT", due_at=MONDAY_0930 + dt.timedelta(minutes=1)).pk)
     assert exit_.status == Execution.Status.COMPLETED, exit_.execution_results
     zerodha = orders_of(exit_, "ZERODHA123")
     assert [o.side for o in zerodha] == ["BUY", "BUY", "SELL", "SELL"]
@@ -123,13 +123,13 @@ def test_two_strategies_on_the_same_contract_keep_separate_books(frozen, trader,
 
     zerodha = BrokerAccount.objects.get(owner=trader, client_id="ZERODHA123")
     Allocation.objects.create(strategy=other, broker_account=zerodha, strategy_lots_multiplier=1)
-    execution_run(new_execution(condor).pk)
-    execution_run(new_execution(other).pk)
+    execution_run(execution_id=new_execution(condor).pk)
+    execution_run(execution_id=new_execution(other).pk)
     put_25500 = Order.objects.get(strategy=other).instrument
     assert Position.objects.get(strategy=condor, broker_account=zerodha, instrument=put_25500).net_quantity == 195
     assert Position.objects.get(strategy=other, broker_account=zerodha, instrument=put_25500).net_quantity == -65
 
-    execution_run(new_execution(other, "EXIT", due_at=MONDAY_0930 + dt.timedelta(minutes=1)).pk)
+    execution_run(execution_id=new_execution(other, "EXIT", due_at=MONDAY_0930 + dt.timedelta(minutes=1)).pk)
 
     assert Position.objects.get(strategy=other, broker_account=zerodha, instrument=put_25500).net_quantity == 0
     assert Position.objects.get(strategy=condor, broker_account=zerodha, instrument=put_25500).net_quantity == 195
@@ -140,7 +140,7 @@ def test_quantity_above_the_freeze_limit_is_sliced(frozen, condor):
     from allocations.models import LegOverride
 
     LegOverride.objects.filter(allocation__broker_account__client_id="ZERODHA123", leg__leg_no=2).update(lots=30)
-    execution = execution_run(new_execution(condor).pk)
+    execution = execution_run(execution_id=new_execution(condor).pk)
     leg2 = [o for o in orders_of(execution, "ZERODHA123") if o.leg_no == 2]
     assert [o.quantity for o in leg2] == [1755, 195]  # freeze 1800 → 27 lots of 65 per slice
     assert len({o.tag for o in leg2}) == 2
@@ -159,7 +159,7 @@ def test_a_rejected_hedge_leg_stops_that_accounts_short_legs_only(frozen, condor
     PaperFault.objects.create(
         account=BrokerAccount.objects.get(client_id="ZERODHA123"), kind="REJECT", side="BUY", message="RMS: margin"
     )
-    execution = execution_run(new_execution(condor).pk)
+    execution = execution_run(execution_id=new_execution(condor).pk)
     zerodha = orders_of(execution, "ZERODHA123")
     assert [o.status for o in zerodha] == ["REJECTED", "FILLED", "CANCELLED", "CANCELLED"]
     assert zerodha[0].error == "RMS: margin"
@@ -173,7 +173,7 @@ def test_a_timeout_leaves_the_order_unknown_and_reconciliation_finds_it_by_tag(f
     from brokers.models import BrokerAccount
 
     PaperFault.objects.create(account=BrokerAccount.objects.get(client_id="ANGELONE456"), kind="TIMEOUT_AFTER_PLACE")
-    execution = execution_run(new_execution(condor).pk)
+    execution = execution_run(execution_id=new_execution(condor).pk)
     first = orders_of(execution, "ANGELONE456")[0]
     assert first.status == Order.Status.UNKNOWN
     assert execution.status == Execution.Status.PARTIAL
@@ -201,7 +201,7 @@ def test_partial_fill_is_recorded_as_partial(frozen, condor):
     PaperFault.objects.create(
         account=BrokerAccount.objects.get(client_id="ZERODHA123"), kind="PARTIAL", fill_ratio="0.5"
     )
-    execution = execution_run(new_execution(condor).pk)
+    execution = execution_run(execution_id=new_execution(condor).pk)
     first = orders_of(execution, "ZERODHA123")[0]
     assert (first.status, first.filled_quantity, first.quantity) == ("PARTIAL", 130, 260)
     assert execution.status == Execution.Status.PARTIAL
@@ -212,7 +212,7 @@ def test_risk_limit_breach_skips_that_account_with_its_reason(frozen, condor):
     from allocations.models import Allocation
 
     Allocation.objects.filter(broker_account__client_id="ANGELONE456").update(risk_limits={"max_daily_trades": 2})
-    execution = execution_run(new_execution(condor).pk)
+    execution = execution_run(execution_id=new_execution(condor).pk)
     brokers = {b["client_id"]: b for b in execution.execution_results["broker_executions"]}
     assert brokers["ANGELONE456"]["status"] == "SKIPPED"
     assert "max_daily_trades 2" in brokers["ANGELONE456"]["reason"]
@@ -225,7 +225,7 @@ def test_kill_switch_blocks_entries_on_that_account(frozen, condor):
     from brokers.models import BrokerAccount
 
     BrokerAccount.objects.filter(client_id="ZERODHA123").update(entries_blocked=True)
-    execution = execution_run(new_execution(condor).pk)
+    execution = execution_run(execution_id=new_execution(condor).pk)
     assert not Order.objects.filter(broker_account__client_id="ZERODHA123").exists()
     assert (
         "kill switch"
@@ -235,7 +235,7 @@ def test_kill_switch_blocks_entries_on_that_account(frozen, condor):
 
 def test_a_stale_quote_refuses_to_price_limit_orders_and_says_why(frozen, condor):
     make_chain(now=MONDAY_0930 - dt.timedelta(minutes=5))
-    execution = execution_run(new_execution(condor).pk)
+    execution = execution_run(execution_id=new_execution(condor).pk)
     assert execution.status == Execution.Status.FAILED
     assert "stale" in execution.error
     assert not PaperOrder.objects.exists()
@@ -243,7 +243,7 @@ def test_a_stale_quote_refuses_to_price_limit_orders_and_says_why(frozen, condor
 
 def test_without_any_feed_the_paper_broker_simulates_the_chain(frozen, condor):
     make_chain(with_quotes=False)
-    execution = execution_run(new_execution(condor).pk)
+    execution = execution_run(execution_id=new_execution(condor).pk)
     assert execution.status == Execution.Status.COMPLETED, execution.error
     assert PaperOrder.objects.count() == 8
 
@@ -257,7 +257,7 @@ def test_order_tags_are_deterministic_short_and_broker_safe():
 
 def test_exit_with_nothing_open_completes_and_says_so(frozen, condor):
     make_chain()
-    execution = execution_run(new_execution(condor, "EXIT").pk)
+    execution = execution_run(execution_id=new_execution(condor, "EXIT").pk)
     assert execution.status == Execution.Status.COMPLETED
     assert "nothing to exit" in execution.error
 
@@ -267,7 +267,7 @@ def test_an_unknown_order_the_broker_never_received_is_marked_not_placed_after_t
     from brokers.models import BrokerAccount
 
     PaperFault.objects.create(account=BrokerAccount.objects.get(client_id="ANGELONE456"), kind="TIMEOUT")
-    execution = execution_run(new_execution(condor).pk)
+    execution = execution_run(execution_id=new_execution(condor).pk)
     first = orders_of(execution, "ANGELONE456")[0]
     assert first.status == Order.Status.UNKNOWN
     assert orders_reconcile(now=MONDAY_0930) == 0  # still within the grace: left UNKNOWN

@@ -78,7 +78,7 @@ def test_a_broker_call_stalled_past_the_lease_gives_up_in_time_and_each_order_is
     monkeypatch.setattr(paper.PaperBroker, "place_orders", stalled_first_call)
     with time_machine.travel(MONDAY_0930, tick=True):
         started = time.monotonic()
-        ran = execution_run(execution.pk)
+        ran = execution_run(execution_id=execution.pk)
         # The worker gave up on the call after the broker deadline, long before its lease ran out.
         assert time.monotonic() - started < 2
         assert ran.status == Execution.Status.PARTIAL
@@ -87,7 +87,7 @@ def test_a_broker_call_stalled_past_the_lease_gives_up_in_time_and_each_order_is
         assert not Order.objects.filter(execution=execution, status__in=["PENDING", "SENT"]).exists()
 
         time.sleep(2.2)  # past the lease: another delivery finds the execution finished and sends nothing
-        assert execution_run(execution.pk) is None
+        assert execution_run(execution_id=execution.pk) is None
         release.set()  # the stalled call finally reaches the broker
         wait_for(lambda: PaperOrder.objects.filter(tag__in=[o.tag for o in stalled]).count() == len(stalled))
 
@@ -122,14 +122,14 @@ def test_a_worker_stalled_inside_a_broker_call_past_its_lease_places_each_order_
         assert set(Order.objects.filter(tag__in=first_call).values_list("status", flat=True)) == {"SENT"}
 
         # While the stalled worker's lease holds, a redelivery does nothing.
-        assert execution_run(execution.pk) is None
+        assert execution_run(execution_id=execution.pk) is None
         # Its lease gone but the orders sent less than the grace ago: left alone, nothing sent.
         Execution.objects.filter(pk=execution.pk).update(lease_expires_at=MONDAY_0930 - dt.timedelta(seconds=1))
-        assert execution_run(execution.pk) is None
+        assert execution_run(execution_id=execution.pk) is None
         assert PaperOrder.objects.count() == len(first_call)
         # After the lease: the resume asks the broker by tag, books what it has, and places the rest.
         frozen.move_to(MONDAY_0930 + dt.timedelta(seconds=31))
-        resumed = execution_run(execution.pk)
+        resumed = execution_run(execution_id=execution.pk)
         assert resumed.status == Execution.Status.COMPLETED, resumed.execution_results
     finally:
         if worker.poll() is None:
@@ -167,7 +167,7 @@ def test_any_adapter_exception_ends_every_order_terminal_or_unknown_then_reconci
     make_chain()
     execution = new_execution(condor)
     monkeypatch.setattr(paper.PaperBroker, "place_orders", failure)
-    ran = execution_run(execution.pk)
+    ran = execution_run(execution_id=execution.pk)
     assert ran.status in (Execution.Status.PARTIAL, Execution.Status.FAILED)
     statuses = set(Order.objects.filter(execution=execution).values_list("status", flat=True))
     assert statuses <= TERMINAL | {"UNKNOWN"}, statuses
@@ -192,7 +192,7 @@ def test_an_account_whose_adapter_cannot_be_built_ends_its_orders_not_sent_and_t
         return build(account)
 
     monkeypatch.setattr(placement, "adapter_for", adapter_for)
-    ran = execution_run(execution.pk)
+    ran = execution_run(execution_id=execution.pk)
     assert ran.status == Execution.Status.PARTIAL
     assert "adapter failed to start" in ran.error
     angel = Order.objects.filter(execution=execution, broker_account__client_id="ANGELONE456")
@@ -206,7 +206,7 @@ def test_a_lookup_that_raises_on_one_account_does_not_stop_reconciling_the_other
     make_chain()
     execution = new_execution(condor)
     monkeypatch.setattr(paper.PaperBroker, "place_orders", _raise_after_placing)
-    execution_run(execution.pk)
+    execution_run(execution_id=execution.pk)
     monkeypatch.undo()
     unknown = Order.objects.filter(execution=execution, status="UNKNOWN")
     zerodha = set(unknown.filter(broker_account__client_id="ZERODHA123").values_list("pk", flat=True))

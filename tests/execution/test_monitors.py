@@ -48,8 +48,8 @@ def entered(frozen, condor, trader):
     Allocation.objects.create(
         strategy=other, broker_account=BrokerAccount.objects.get(client_id="ZERODHA123"), strategy_lots_multiplier=1
     )
-    execution_run(new_execution(condor).pk)
-    execution_run(new_execution(other).pk)
+    execution_run(execution_id=new_execution(condor).pk)
+    execution_run(execution_id=new_execution(other).pk)
     return condor, other
 
 
@@ -64,7 +64,7 @@ def test_a_move_through_a_stop_loss_exits_exactly_that_leg_of_that_strategy(ente
         exits = monitors.stop_loss_check(now=LATER)
         again = monitors.stop_loss_check(now=LATER)
         for execution in exits:
-            execution_run(execution.pk)
+            execution_run(execution_id=execution.pk)
 
     assert again == []
     assert {e.strategy_id for e in exits} == {condor.pk}
@@ -118,7 +118,7 @@ def test_mis_strategies_are_squared_off_at_the_cutoff(frozen, condor):
     make_chain()
     condor.product, condor.exit_days = "MIS", condor.entry_days
     condor.save()
-    execution_run(new_execution(condor).pk)
+    execution_run(execution_id=new_execution(condor).pk)
     before = MONDAY_0930.replace(hour=9, minute=40)  # 15:10 IST
     cutoff = MONDAY_0930.replace(hour=9, minute=46)  # 15:16 IST
     assert monitors.mis_square_off(now=before) == []
@@ -126,7 +126,7 @@ def test_mis_strategies_are_squared_off_at_the_cutoff(frozen, condor):
         reprice(Decimal("26000"), cutoff)
         exits = monitors.mis_square_off(now=cutoff)
         assert monitors.mis_square_off(now=cutoff) == []
-        execution_run(exits[0].pk)
+        execution_run(execution_id=exits[0].pk)
     assert not Position.objects.filter(strategy=condor).exclude(net_quantity=0).exists()
 
 
@@ -139,7 +139,7 @@ def test_a_stopped_feed_is_reported_and_limit_orders_refuse_to_price(frozen, con
     assert Alert.objects.filter(kind="STALE_FEED").count() == 1  # once per stale spell
     feeds = api.get("/api/v1/market/status/").json()["feeds"]
     assert feeds == [{"underlying": "NIFTY", "ltp": 26000.0, "updated_at": feeds[0]["updated_at"], "stale": True}]
-    execution = execution_run(new_execution(condor).pk)
+    execution = execution_run(execution_id=new_execution(condor).pk)
     assert execution.status == "FAILED" and "stale" in execution.error
     assert not PaperOrder.objects.exists()
 
@@ -175,14 +175,14 @@ def test_kill_switch_blocks_entries_flattens_books_and_survives_a_restart(entere
     with time_machine.travel(LATER, tick=False):
         reprice(Decimal("26000"), LATER)
         for execution in exits:
-            execution_run(execution.pk)
+            execution_run(execution_id=execution.pk)
     assert {e.strategy_id for e in exits} == {condor.pk, other.pk}
     assert not Position.objects.filter(broker_account=zerodha).exclude(net_quantity=0).exists()
     assert Position.objects.filter(broker_account__client_id="ANGELONE456").exclude(net_quantity=0).exists()
     zerodha.refresh_from_db()  # stored on the account: a restarted process reads the same
     assert zerodha.entries_blocked
     with time_machine.travel(LATER, tick=False):
-        entry = execution_run(new_execution(condor, due_at=LATER, trigger="MANUAL").pk)
+        entry = execution_run(execution_id=new_execution(condor, due_at=LATER, trigger="MANUAL").pk)
     assert not Order.objects.filter(execution=entry, broker_account=zerodha).exists()
     killswitch.kill_switch_release(owner=trader, accounts=[zerodha])
     zerodha.refresh_from_db()

@@ -54,7 +54,7 @@ def resting(frozen, condor):
     condor.legs.update(order_type="LIMIT")
     from execution.services.placement import execution_run
 
-    execution = execution_run(new_execution(condor).pk)
+    execution = execution_run(execution_id=new_execution(condor).pk)
     return execution
 
 

@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from allocations.models import Allocation
-from execution.services.plan import plan_entry
+from execution.services.plan import entry_plan
 from tests.factories import BrokerAccountFactory, LegFactory, StrategyFactory
 
 from .conftest import MONDAY_0930, make_chain, new_execution
@@ -36,7 +36,7 @@ def queries_for_plan(strategy):
     execution = new_execution(strategy)
     execution = type(execution).objects.select_related("strategy", "strategy__basket").get(pk=execution.pk)
     with CaptureQueriesContext(connection) as ctx:
-        plan = plan_entry(execution, MONDAY_0930)
+        plan = entry_plan(execution=execution, now=MONDAY_0930)
     assert not plan.error, plan.error
     return len(ctx.captured_queries), plan
 

@@ -122,7 +122,7 @@ def test_saving_updates_existing_rows_and_deletes_rows_switched_off(demo):
     assert client.post(f"/strategies/{strategy.pk}/allocations/", form).status_code == 302
     zerodha.refresh_from_db()
     assert zerodha.allocation_type == "STRATEGY_LEVEL" and zerodha.strategy_lots_multiplier == 2
-    assert zerodha.risk_limits == limits  # the grid edits lots only
+    assert zerodha.risk_limits == limits  # a post without the risk fields keeps them
     assert not Allocation.objects.filter(pk=angel.pk).exists()
 
 
@@ -194,3 +194,30 @@ def test_without_an_instrument_master_quantity_is_unknown_but_lots_still_add_up(
     html = body(page.post(f"/strategies/{strategy.pk}/allocations/preview/", form))
     assert figure(html, "grand-lots") == "8" and figure(html, "grand-qty") == "—"
     assert "lists no NIFTY option contracts" in body(page.get(f"/strategies/{strategy.pk}/allocations/"))
+
+
+def test_risk_limits_are_edited_in_the_grid_with_indian_grouping(page, condor, accounts):
+    zerodha, angel = accounts
+    data = grid_form({zerodha: {}, angel: {"on": False}})
+    data[f"a-{zerodha.pk}-risk-max_daily_loss"] = "25,000"
+    data[f"a-{zerodha.pk}-risk-max_daily_trades"] = "40"
+    response = page.post(f"/strategies/{condor.pk}/allocations/", data)
+    assert response.status_code == 302
+    limits = Allocation.objects.get(broker_account=zerodha).risk_limits
+    assert float(limits["max_daily_loss"]) == 25000 and limits["max_daily_trades"] == 40
+    assert "max_position_value" not in limits  # blank: no limit
+    html = body(page.get(f"/strategies/{condor.pk}/allocations/"))
+    assert f'name="a-{zerodha.pk}-risk-max_daily_loss" id="a-{zerodha.pk}-risk-max_daily_loss" value="25000' in html
+    data[f"a-{zerodha.pk}-risk-max_daily_loss"] = ""
+    page.post(f"/strategies/{condor.pk}/allocations/", data)
+    assert "max_daily_loss" not in Allocation.objects.get(broker_account=zerodha).risk_limits
+
+
+def test_a_bad_risk_limit_is_refused_next_to_it_and_nothing_is_saved(page, condor, accounts):
+    zerodha, angel = accounts
+    data = grid_form({zerodha: {}, angel: {"on": False}})
+    data[f"a-{zerodha.pk}-risk-max_margin_utilization"] = "150"
+    response = page.post(f"/strategies/{condor.pk}/allocations/", data)
+    assert response.status_code == 400
+    assert "Max margin used %:" in body(response)
+    assert not Allocation.objects.exists()
