@@ -31,7 +31,12 @@ class BrokerAccountAdminForm(forms.ModelForm):
 
     class Meta:
         model = BrokerAccount
-        fields = ["owner", "broker", "client_id", "name", "status", "entries_blocked"]
+        fields = ["owner", "broker", "client_id", "name", "algo_id", "status", "entries_blocked"]
+
+    def clean_algo_id(self):
+        algo_id = (self.cleaned_data.get("algo_id") or "").strip()
+        RegexValidator(r"^[A-Za-z0-9_-]*$", "Use letters, digits, '-' or '_' only.")(algo_id)
+        return algo_id
 
     def clean_client_id(self):
         client_id = self.cleaned_data["client_id"].strip()
@@ -81,7 +86,7 @@ class BrokerAccountAdmin(admin.ModelAdmin):
     ]
     # The encrypted columns are deliberately absent from every fieldset.
     fieldsets = [
-        (None, {"fields": ["owner", "broker", "client_id", "name"]}),
+        (None, {"fields": ["owner", "broker", "client_id", "name", "algo_id"]}),
         ("Credentials", {"fields": ["has_credentials_display", "credentials_json"]}),
         (
             "Health",

@@ -98,6 +98,7 @@ class PaperOrder(models.Model):
     average_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     message = models.CharField(max_length=200, blank=True, default="")
     fills = models.JSONField(default=list, blank=True)
+    illiquid = models.BooleanField(default=False, help_text="An ILLIQUID fault: it rests and never fills")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -121,6 +122,7 @@ class PaperFault(models.Model):
         TIMEOUT = "TIMEOUT", "Time out before the order reaches the book"
         TIMEOUT_AFTER_PLACE = "TIMEOUT_AFTER_PLACE", "Place the order, then time out the reply"
         PARTIAL = "PARTIAL", "Fill only part of the order"
+        ILLIQUID = "ILLIQUID", "Accept the order but never fill it (no liquidity at any price)"
 
     account = models.ForeignKey(BrokerAccount, on_delete=models.CASCADE, related_name="paper_faults")
     kind = models.CharField(max_length=24, choices=Kind.choices)

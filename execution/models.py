@@ -59,6 +59,12 @@ class Execution(models.Model):
     scope = models.JSONField(
         default=dict, blank=True, help_text="A monitor's exit closes only these positions: {'positions': [ids]}"
     )
+    lifecycle = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The order lifecycle's notes: per account, a failed entry's action (UNWIND/KEEP) and phase; "
+        "working orders an exit cancelled first",
+    )
     dedupe_key = models.CharField(
         max_length=80, null=True, blank=True, unique=True, help_text="One monitor-triggered execution per cause"
     )
@@ -120,6 +126,7 @@ class Order(models.Model):
     send_token = models.UUIDField(null=True, blank=True, editable=False, help_text="Stamped by the placer that sent it")
     chase_count = models.PositiveSmallIntegerField(default=0, help_text="How many times the chase modified it")
     chased_at = models.DateTimeField(null=True, blank=True, help_text="When the chase last modified it")
+    unwind = models.BooleanField(default=False, help_text="Closes what a failed entry filled (on_failed_entry UNWIND)")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -4,18 +4,18 @@ from celery import shared_task
 from django.utils import timezone
 
 from .dispatch import batch_sender, execution_send
-from .services import monitors, placement, readiness, reconciliation, schedule, session_readiness, sync
+from .services import lifecycle, monitors, placement, readiness, reconciliation, schedule, session_readiness
 
 
 @shared_task(ignore_result=True)
 def tick():
-    """Every minute: materialize and enqueue what is due, one order sync pass (so that no fill depends on the
-    feed loop staying alive), reconcile unknown orders, run the monitors."""
+    """Every minute: materialize and enqueue what is due, one order sync pass and one chase pass (so that no
+    fill depends on the feed loop staying alive), reconcile unknown orders, run the monitors."""
     now = timezone.now()
     schedule.executions_materialize(now=now)
     with batch_sender() as send:
         schedule.executions_enqueue(now=now, send=send)
-    sync.orders_sync_all()
+    lifecycle.orders_work(now=now)
     reconciliation.orders_reconcile(now=now)
     monitors.run_all(now=now, send=execution_send)
     session_readiness.sessions_readiness_alert(now=now)
@@ -54,6 +54,6 @@ def check_stop_losses():
 
 def sync_working_orders():
     """After every feed cycle (`run_feed` calls it; registered in `ExecutionConfig.ready`): while any order works
-    at a broker, its state is pulled every second: one status call per account with working orders; nothing at
-    all when none works."""
-    sync.orders_sync_all()
+    at a broker, its state is pulled every second (one status call per account with working orders), then the
+    chase pass moves each working execution on; nothing but one EXISTS query when no order works."""
+    lifecycle.orders_work()

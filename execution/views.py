@@ -25,6 +25,7 @@ from . import selectors
 from .dispatch import execution_send
 from .models import Alert, Execution, Order
 from .services import killswitch, monitors, schedule
+from .services.orders import WORKING as WORKING_ORDERS
 
 
 def _today():
@@ -61,7 +62,6 @@ def _book(user, **filters):
 
 
 SCHEDULE_STATUS = {"SCHEDULED": "PLANNED", "IN_PROGRESS": "RUNNING"}
-WORKING = [Order.Status.PENDING, Order.Status.SENT, Order.Status.OPEN, Order.Status.PARTIAL, Order.Status.UNKNOWN]
 
 
 def _schedule_panel(user, now):
@@ -98,7 +98,7 @@ PANELS = {
     "market": _market_panel,
     "working": lambda user, now: {
         "working": selectors.orders_for(owner=user)
-        .filter(status__in=WORKING)
+        .filter(status__in=WORKING_ORDERS)
         .select_related("strategy")
         .order_by("-created_at")[:50]
     },

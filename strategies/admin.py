@@ -83,6 +83,7 @@ class StrategyAdminForm(forms.ModelForm):
             "entry_days",
             "exit_days",
             "status",
+            "on_failed_entry",
             "archived_at",
         ]
 
@@ -124,6 +125,7 @@ class StrategyAdmin(admin.ModelAdmin):
             "Schedule",
             {"fields": ["product", "is_intra_day", "entry_time", "exit_time", "entry_days", "exit_days"]},
         ),
+        ("Order lifecycle", {"fields": ["on_failed_entry"]}),
         (
             "Record",
             {

@@ -574,6 +574,7 @@ def test_strategy_switched_to_mis_in_the_admin_becomes_intraday(admin_client):
         "entry_days": ["MONDAY", "TUESDAY"],
         "exit_days": ["MONDAY", "TUESDAY"],
         "status": "ACTIVE",
+        "on_failed_entry": "UNWIND",
         "archived_at_0": "",
         "archived_at_1": "",
         "_save": "Save",

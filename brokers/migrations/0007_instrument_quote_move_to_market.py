@@ -7,8 +7,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('brokers', '0005_brokeraccount_algo_id'),
-        ('execution', '0011_instrument_moves_to_market'),
+        ('brokers', '0006_paper_illiquid_fault'),
+        ('execution', '0012_instrument_moves_to_market'),
         ('market', '0003_instrument_quote'),
     ]
 

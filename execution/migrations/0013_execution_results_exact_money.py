@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('execution', '0011_instrument_moves_to_market'),
+        ('execution', '0012_instrument_moves_to_market'),
     ]
 
     operations = [

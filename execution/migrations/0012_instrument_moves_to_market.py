@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('execution', '0010_alert_kind_session'),
+        ('execution', '0011_order_unwind_execution_lifecycle'),
         ('market', '0003_instrument_quote'),
     ]
 
