@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.db.models import Prefetch, QuerySet
 
 from brokers.margin import LegQuantity, estimate_margin
-from brokers.selectors import UnderlyingSpec, underlying_specs
+from market.selectors import UnderlyingSpec, underlying_specs
 from strategies.models import Leg
 
 from .lots import AccountLots, LegSpec, LotsError, OverrideSpec, allocate

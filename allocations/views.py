@@ -19,9 +19,9 @@ from django.views.decorators.http import require_POST
 from brokers.margin import FORMULA as MARGIN_FORMULA
 from brokers.margin import LegQuantity, estimate_margin
 from brokers.models import BrokerAccount
-from brokers.selectors import underlying_specs
 from config.exceptions import ConflictError, DomainError
 from config.pages import domain_errors, flatten_errors, form_amount, form_int, form_text, indian_grouping
+from market.selectors import underlying_specs
 from strategies.models import Leg, Strategy
 
 from . import services

@@ -4,11 +4,10 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.utils import timezone
 
 from config import jsontext
 
-from .models import BrokerAccount, Instrument, PaperFault, PaperOrder, Quote
+from .models import BrokerAccount, PaperFault, PaperOrder
 
 
 class WriteOnlyTextarea(forms.Textarea):
@@ -32,7 +31,12 @@ class BrokerAccountAdminForm(forms.ModelForm):
 
     class Meta:
         model = BrokerAccount
-        fields = ["owner", "broker", "client_id", "name", "status", "entries_blocked"]
+        fields = ["owner", "broker", "client_id", "name", "algo_id", "status", "entries_blocked"]
+
+    def clean_algo_id(self):
+        algo_id = (self.cleaned_data.get("algo_id") or "").strip()
+        RegexValidator(r"^[A-Za-z0-9_-]*$", "Use letters, digits, '-' or '_' only.")(algo_id)
+        return algo_id
 
     def clean_client_id(self):
         client_id = self.cleaned_data["client_id"].strip()
@@ -82,7 +86,7 @@ class BrokerAccountAdmin(admin.ModelAdmin):
     ]
     # The encrypted columns are deliberately absent from every fieldset.
     fieldsets = [
-        (None, {"fields": ["owner", "broker", "client_id", "name"]}),
+        (None, {"fields": ["owner", "broker", "client_id", "name", "algo_id"]}),
         ("Credentials", {"fields": ["has_credentials_display", "credentials_json"]}),
         (
             "Health",
@@ -101,7 +105,9 @@ class BrokerAccountAdmin(admin.ModelAdmin):
         ),
         ("Timestamps", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
-    actions = ["block_entries", "flatten_and_block", "clear_entry_block", "reconcile"]
+    # The kill-switch and reconciliation actions are the engine's: execution/admin.py adds them (brokers must not
+    # import execution).
+    actions = []
 
     @admin.display(description="Has credentials", boolean=True)
     def has_credentials_display(self, obj):
@@ -110,83 +116,6 @@ class BrokerAccountAdmin(admin.ModelAdmin):
     @admin.display(description="Has a session token", boolean=True)
     def has_session_display(self, obj):
         return bool(obj.session_token_encrypted)
-
-    @admin.action(description="Block new entries (kill switch)", permissions=["change"])
-    def block_entries(self, request, queryset):
-        changed = queryset.filter(entries_blocked=False).update(entries_blocked=True, updated_at=timezone.now())
-        self.message_user(request, f"Blocked new entries on {changed} account(s).")
-
-    @admin.action(description="Kill switch: block entries and flatten every book", permissions=["change"])
-    def flatten_and_block(self, request, queryset):
-        from execution.services.killswitch import kill_switch_engage
-        from execution.tasks import run_execution
-
-        exits = []
-        for owner_id in set(queryset.values_list("owner_id", flat=True)):
-            accounts = list(queryset.filter(owner_id=owner_id).select_related("owner"))
-            exits += kill_switch_engage(
-                owner=accounts[0].owner,
-                accounts=accounts,
-                flatten=True,
-                reason=f"admin action by {request.user}",
-                now=timezone.now(),
-                send=lambda pk, eta: run_execution.delay(str(pk)),
-            )
-        self.message_user(request, f"Blocked entries; {len(exits)} exit execution(s) started to flatten the books.")
-
-    @admin.action(description="Clear the entry block", permissions=["change"])
-    def clear_entry_block(self, request, queryset):
-        changed = queryset.filter(entries_blocked=True).update(
-            entries_blocked=False, entries_blocked_reason="", updated_at=timezone.now()
-        )
-        self.message_user(request, f"Cleared the entry block on {changed} account(s).")
-
-    @admin.action(description="Reconcile with the broker (report only)", permissions=["change"])
-    def reconcile(self, request, queryset):
-        from django.contrib import messages
-
-        from execution.services.monitors import reconciliation_report
-
-        for account in queryset:
-            report = reconciliation_report(account)
-            if report["ok"]:
-                self.message_user(request, f"{account.client_id}: broker and books agree.")
-                continue
-            parts = [
-                f"{m['tradingsymbol']} broker {m['broker_quantity']} / books {m['book_quantity']}"
-                for m in report["mismatches"]
-            ]
-            parts += [f"unknown order {o['tag']}" for o in report["unknown_orders"]]
-            text = report["error"] or "; ".join(parts)
-            self.message_user(request, f"{account.client_id}: {text}", level=messages.WARNING)
-
-
-@admin.register(Instrument)
-class InstrumentAdmin(admin.ModelAdmin):
-    list_display = [
-        "tradingsymbol",
-        "exchange",
-        "underlying",
-        "expiry",
-        "strike",
-        "option_type",
-        "lot_size",
-        "freeze_quantity",
-        "active",
-    ]
-    list_filter = ["kind", "exchange", "underlying", "option_type", "active", "expiry"]
-    search_fields = ["tradingsymbol"]
-    ordering = ["underlying", "expiry", "strike", "option_type"]
-
-
-@admin.register(Quote)
-class QuoteAdmin(admin.ModelAdmin):
-    list_display = ["instrument", "ltp", "bid", "ask", "iv", "delta", "oi", "updated_at"]
-    list_filter = ["instrument__underlying", "instrument__option_type"]
-    search_fields = ["instrument__tradingsymbol"]
-    list_select_related = ["instrument"]
-    autocomplete_fields = ["instrument"]
-    date_hierarchy = "updated_at"
 
 
 @admin.register(PaperOrder)

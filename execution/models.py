@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from config.money import DecimalJSONEncoder
+
 
 class Execution(models.Model):
     class Type(models.TextChoices):
@@ -41,7 +43,7 @@ class Execution(models.Model):
     total_legs = models.PositiveIntegerField(default=0)
     total_lots = models.PositiveIntegerField(default=0)
     brokers_involved = models.JSONField(default=list, blank=True)
-    execution_results = models.JSONField(default=dict, blank=True)
+    execution_results = models.JSONField(default=dict, blank=True, encoder=DecimalJSONEncoder)  # money stays exact
     error = models.TextField(blank=True, default="")
     enqueued_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(
@@ -56,6 +58,12 @@ class Execution(models.Model):
     )
     scope = models.JSONField(
         default=dict, blank=True, help_text="A monitor's exit closes only these positions: {'positions': [ids]}"
+    )
+    lifecycle = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The order lifecycle's notes: per account, a failed entry's action (UNWIND/KEEP) and phase; "
+        "working orders an exit cancelled first",
     )
     dedupe_key = models.CharField(
         max_length=80, null=True, blank=True, unique=True, help_text="One monitor-triggered execution per cause"
@@ -99,7 +107,7 @@ class Order(models.Model):
     broker_account = models.ForeignKey("brokers.BrokerAccount", on_delete=models.PROTECT, related_name="orders")
     leg = models.ForeignKey("strategies.Leg", on_delete=models.SET_NULL, null=True, blank=True, related_name="orders")
     leg_no = models.PositiveSmallIntegerField()
-    instrument = models.ForeignKey("brokers.Instrument", on_delete=models.PROTECT, related_name="orders")
+    instrument = models.ForeignKey("market.Instrument", on_delete=models.PROTECT, related_name="orders")
     side = models.CharField(max_length=4, choices=Side.choices)
     lots = models.PositiveIntegerField()
     quantity = models.PositiveIntegerField()
@@ -118,6 +126,7 @@ class Order(models.Model):
     send_token = models.UUIDField(null=True, blank=True, editable=False, help_text="Stamped by the placer that sent it")
     chase_count = models.PositiveSmallIntegerField(default=0, help_text="How many times the chase modified it")
     chased_at = models.DateTimeField(null=True, blank=True, help_text="When the chase last modified it")
+    unwind = models.BooleanField(default=False, help_text="Closes what a failed entry filled (on_failed_entry UNWIND)")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -168,7 +177,7 @@ class Fill(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="fills")
     strategy = models.ForeignKey("strategies.Strategy", on_delete=models.PROTECT, related_name="fills")
     broker_account = models.ForeignKey("brokers.BrokerAccount", on_delete=models.PROTECT, related_name="fills")
-    instrument = models.ForeignKey("brokers.Instrument", on_delete=models.PROTECT, related_name="fills")
+    instrument = models.ForeignKey("market.Instrument", on_delete=models.PROTECT, related_name="fills")
     side = models.CharField(max_length=4, choices=Side.choices)
     quantity = models.PositiveIntegerField()
     price = models.DecimalField(max_digits=12, decimal_places=2)
@@ -193,7 +202,7 @@ class Position(models.Model):
 
     strategy = models.ForeignKey("strategies.Strategy", on_delete=models.PROTECT, related_name="positions")
     broker_account = models.ForeignKey("brokers.BrokerAccount", on_delete=models.PROTECT, related_name="positions")
-    instrument = models.ForeignKey("brokers.Instrument", on_delete=models.PROTECT, related_name="positions")
+    instrument = models.ForeignKey("market.Instrument", on_delete=models.PROTECT, related_name="positions")
     net_quantity = models.IntegerField(default=0, help_text="Positive long, negative short")
     average_price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     realized_pnl = models.DecimalField(max_digits=16, decimal_places=2, default=0)

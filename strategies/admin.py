@@ -4,8 +4,6 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from allocations.admin import AllocationSummaryInline
-
 from .models import LEG_SETTINGS, WEEKDAYS, Leg, Strategy
 
 DAY_CHOICES = [(day, day.title()) for day in WEEKDAYS]
@@ -85,6 +83,7 @@ class StrategyAdminForm(forms.ModelForm):
             "entry_days",
             "exit_days",
             "status",
+            "on_failed_entry",
             "archived_at",
         ]
 
@@ -126,6 +125,7 @@ class StrategyAdmin(admin.ModelAdmin):
             "Schedule",
             {"fields": ["product", "is_intra_day", "entry_time", "exit_time", "entry_days", "exit_days"]},
         ),
+        ("Order lifecycle", {"fields": ["on_failed_entry"]}),
         (
             "Record",
             {
@@ -134,7 +134,7 @@ class StrategyAdmin(admin.ModelAdmin):
             },
         ),
     ]
-    inlines = [LegInline, AllocationSummaryInline]
+    inlines = [LegInline]  # allocations/admin.py adds its read-only summary (strategies must not import allocations)
     actions = ["pause_strategies", "activate_strategies"]
 
     def _set_status(self, request, queryset, *, from_status, to_status, verb):

@@ -34,6 +34,10 @@ class Strategy(models.Model):
         PAUSED = "PAUSED"
         ARCHIVED = "ARCHIVED"
 
+    class OnFailedEntry(models.TextChoices):
+        UNWIND = "UNWIND", "Unwind: cancel working orders, close what filled at market"
+        KEEP = "KEEP", "Keep what filled, with a critical alert"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="strategies")
     basket = models.ForeignKey(
@@ -51,6 +55,12 @@ class Strategy(models.Model):
     created_by_type = models.CharField(max_length=8, default="USER")
     category = models.CharField(max_length=16, choices=Category.choices, default=Category.INCOME)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    on_failed_entry = models.CharField(
+        max_length=6,
+        choices=OnFailedEntry.choices,
+        default=OnFailedEntry.UNWIND,
+        help_text="When a leg of an entry cannot be filled within its chase policy",
+    )
     version = models.PositiveIntegerField(default=1)
     archived_at = models.DateTimeField(null=True, blank=True)
     performance_metrics = models.JSONField(
@@ -96,6 +106,9 @@ LEG_SETTINGS = [
     "exit_slippage",
     "entry_max_slippage",
     "exit_max_slippage",
+    "chase_after_seconds",
+    "chase_max_modifies",
+    "market_protection_pct",
     "position_sizing",
     "enabled",
 ]
@@ -146,6 +159,18 @@ class Leg(models.Model):
     exit_slippage = models.DecimalField(max_digits=8, decimal_places=2, default=0)
     entry_max_slippage = models.DecimalField(max_digits=8, decimal_places=2, default=0)
     exit_max_slippage = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+    # The chase policy of a LIMIT leg (entry and exit): unfilled after chase_after_seconds, it is modified to the
+    # touch, up to chase_max_modifies times, then sent at MARKET with market protection (never beyond the touch
+    # by more than market_protection_pct). A MARKET order still unfilled chase_after_seconds later has failed.
+    chase_after_seconds = models.PositiveSmallIntegerField(
+        default=5, help_text="Seconds a LIMIT order may rest unfilled before it is chased"
+    )
+    chase_max_modifies = models.PositiveSmallIntegerField(
+        default=2, help_text="Times the limit is moved to the touch before the order goes at market"
+    )
+    market_protection_pct = models.DecimalField(
+        max_digits=5, decimal_places=2, default=2, help_text="At market, the worst price accepted: the touch ± this %"
+    )
     position_sizing = models.JSONField(default=dict, blank=True)
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -157,6 +182,14 @@ class Leg(models.Model):
             models.UniqueConstraint(fields=["strategy", "leg_no"], name="uniq_leg_strategy_leg_no"),
             models.CheckConstraint(condition=Q(lots__gte=1), name="leg_lots_at_least_1"),
             models.CheckConstraint(condition=Q(leg_no__gte=1), name="leg_no_at_least_1"),
+            models.CheckConstraint(
+                condition=Q(chase_after_seconds__gte=1, chase_after_seconds__lte=600), name="leg_chase_after_1_600"
+            ),
+            models.CheckConstraint(condition=Q(chase_max_modifies__lte=20), name="leg_chase_max_modifies_le_20"),
+            models.CheckConstraint(
+                condition=Q(market_protection_pct__gt=0, market_protection_pct__lte=20),
+                name="leg_market_protection_0_20",
+            ),
         ]
 
     def __str__(self):

@@ -19,10 +19,6 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from baskets.models import Basket
-from brokers.market import RISK_FREE_RATE, annual_volatility
-from brokers.models import Instrument
-from brokers.quotes import DATA_FILE
-from brokers.selectors import underlying_specs
 from config.exceptions import ConflictError, DomainError
 from config.pages import (
     domain_errors,
@@ -33,6 +29,10 @@ from config.pages import (
     split_errors,
     without_none,
 )
+from market.models import Instrument
+from market.pricing import RISK_FREE_RATE, annual_volatility
+from market.quotes import DATA_FILE
+from market.selectors import underlying_specs
 
 from . import payoff, selectors, services
 from .api.serializers import LegSerializer, StrategySerializer
@@ -51,6 +51,7 @@ STRATEGY_FIELDS = (
     "exit_time",
     "entry_days",
     "exit_days",
+    "on_failed_entry",
 )
 LEG_FIELDS = (
     "leg_no",
@@ -68,6 +69,9 @@ LEG_FIELDS = (
     "exit_slippage",
     "entry_max_slippage",
     "exit_max_slippage",
+    "chase_after_seconds",
+    "chase_max_modifies",
+    "market_protection_pct",
     "enabled",
 )
 # The serializer's error keys as the leg form names its inputs.
@@ -91,6 +95,7 @@ def _choices() -> dict:
         "underlyings": Underlying.choices,
         "products": Strategy.Product.choices,
         "categories": Strategy.Category.choices,
+        "failed_entry_choices": Strategy.OnFailedEntry.choices,
         "statuses": [(s, s) for s in (Strategy.Status.ACTIVE, Strategy.Status.PAUSED)],
         "sides": Leg.TransactionType.choices,
         "leg_types": Leg.LegType.choices,
@@ -119,6 +124,7 @@ def _strategy_values(strategy: Strategy | None, basket_id=None) -> dict:
             "exit_time": "15:15",
             "entry_days": [],
             "exit_days": [],
+            "on_failed_entry": Strategy.OnFailedEntry.UNWIND,
         }
     return {
         "strategy_name": strategy.strategy_name,
@@ -132,6 +138,7 @@ def _strategy_values(strategy: Strategy | None, basket_id=None) -> dict:
         "exit_time": f"{strategy.exit_time:%H:%M}",
         "entry_days": list(strategy.entry_days),
         "exit_days": list(strategy.exit_days),
+        "on_failed_entry": strategy.on_failed_entry,
     }
 
 
@@ -154,6 +161,7 @@ def _strategy_submission(request, strategy: Strategy | None):
         "exit_time": form_text(values["exit_time"]),
         "entry_days": values["entry_days"] or ([] if strategy else None),
         "exit_days": values["exit_days"] or None,
+        "on_failed_entry": form_text(values["on_failed_entry"]),
     }
     if data["exit_days"] is None:
         if data["product"] == Strategy.Product.MIS and values["entry_days"]:
@@ -212,6 +220,9 @@ def _leg_values(leg: Leg) -> dict:
         "exit_slippage": _plain(leg.exit_slippage),
         "entry_max_slippage": _plain(leg.entry_max_slippage),
         "exit_max_slippage": _plain(leg.exit_max_slippage),
+        "chase_after_seconds": leg.chase_after_seconds,
+        "chase_max_modifies": leg.chase_max_modifies,
+        "market_protection_pct": _plain(leg.market_protection_pct),
         "enabled": leg.enabled,
     }
 
@@ -238,6 +249,9 @@ def _new_leg_values(strategy: Strategy) -> dict:
         "order_type": "MARKET",
         "stop_loss": "",
         "category": "",
+        "chase_after_seconds": 5,
+        "chase_max_modifies": 2,
+        "market_protection_pct": "2",
         "enabled": True,
     }
 
@@ -266,6 +280,9 @@ def _leg_submission(request, *, leg_no=None):
             "exit_slippage": form_text(values["exit_slippage"]),
             "entry_max_slippage": form_text(values["entry_max_slippage"]),
             "exit_max_slippage": form_text(values["exit_max_slippage"]),
+            "chase_after_seconds": form_int(values["chase_after_seconds"]),
+            "chase_max_modifies": form_int(values["chase_max_modifies"]),
+            "market_protection_pct": form_text(values["market_protection_pct"]),
             "enabled": values["enabled"],
         }
     )
@@ -276,6 +293,25 @@ def _leg_submission(request, *, leg_no=None):
     elif method is not None:
         data["entry_by"] = method
     return values, data
+
+
+STRIKE_LABELS = {"DELTA": "delta", "STRIKE_DISTANCE": "distance from ATM", "ATM_OFFSET": "ATM offset"}
+
+
+def _trader_warnings(serializer, leg) -> list[str]:
+    """The API's warnings in a trader's words: a blank strike parameter names the default the leg now uses."""
+    notes = []
+    for warning in serializer.warnings:
+        if "no strike_selection_config given" in warning:
+            method = leg.strike_selection_config.get("method", leg.entry_by)
+            value = leg.strike_selection_config.get(METHOD_PARAMETER.get(method, ""), "")
+            notes.append(
+                f"Leg {leg.leg_no}: the strike parameter was blank, so it uses the default "
+                f"{STRIKE_LABELS.get(method, method.lower())} {value}."
+            )
+        else:
+            notes.append(warning)
+    return notes
 
 
 def _leg_state(values, errors=None, warnings=None) -> dict:
@@ -513,14 +549,14 @@ def leg_add(request, strategy_id):
             return render(request, "strategies/_leg_add.html", context, status=400)
         return _builder(request, strategy, add_state=state, status=400)
     if not request.htmx:
-        for warning in serializer.warnings:
+        for warning in _trader_warnings(serializer, leg):
             messages.warning(request, warning)
         messages.success(request, f"Leg {leg.leg_no} added.")
         return redirect(reverse("strategies:detail", args=[strategy.pk]) + "#legs")
     leg.strategy = strategy
     context = {
         "strategy": strategy,
-        "add": _leg_state(_new_leg_values(strategy), warnings=serializer.warnings),
+        "add": _leg_state(_new_leg_values(strategy), warnings=_trader_warnings(serializer, leg)),
         "added": {"leg": leg, **_leg_state(_leg_values(leg), warnings=[f"Leg {leg.leg_no} added."])},
         **_choices(),
     }
@@ -554,12 +590,12 @@ def leg_update(request, strategy_id, leg_no):
             return render(request, "strategies/_leg.html", context, status=400)
         return _builder(request, strategy, leg_states={leg.leg_no: state}, status=400)
     if not request.htmx:
-        for warning in serializer.warnings:
+        for warning in _trader_warnings(serializer, leg):
             messages.warning(request, warning)
         messages.success(request, f"Leg {leg.leg_no} saved.")
         return redirect(reverse("strategies:detail", args=[strategy.pk]) + "#legs")
     leg.strategy = strategy
-    notes = [*serializer.warnings, f"Leg {leg.leg_no} saved."]
+    notes = [*_trader_warnings(serializer, leg), f"Leg {leg.leg_no} saved."]
     context = {"strategy": strategy, "row": {"leg": leg, **_leg_state(_leg_values(leg), warnings=notes)}, **_choices()}
     return hx_trigger(render(request, "strategies/_leg.html", context), LEGS_CHANGED)
 

@@ -14,9 +14,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from config.db import bulk_insert, rows_for_keys
+from market.models import Instrument
+from market.quotes import quote_for_fill
 
-from ..models import Instrument, PaperFault, PaperOrder
-from ..quotes import quote_for_fill
+from ..models import PaperFault, PaperOrder
 from .base import (
     BrokerError,
     BrokerTimeout,
@@ -129,6 +130,8 @@ class PaperBroker:
         elif instrument.freeze_quantity and request.quantity > instrument.freeze_quantity:
             order.status = PaperOrder.Status.REJECTED
             order.message = f"quantity {request.quantity} exceeds the freeze quantity {instrument.freeze_quantity}"
+        elif kind == PaperFault.Kind.ILLIQUID:
+            order.illiquid = True
         else:
             ratio = fault.fill_ratio if kind == PaperFault.Kind.PARTIAL else None
             self._match(order, instrument, ratio=ratio)
@@ -185,6 +188,8 @@ class PaperBroker:
         return [answer if isinstance(answer, BrokerError) else _result(answer) for answer in answers]
 
     def _match(self, order: PaperOrder, instrument: Instrument, *, ratio: Decimal | None = None) -> None:
+        if order.illiquid:
+            return
         quote = quote_for_fill(instrument, timezone.now())
         if quote is None:
             if order.order_type == "MARKET":

@@ -19,11 +19,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from brokers.adapters.base import BrokerError, BrokerTimeout, OrderRequest, OrderResult, adapter_for
-from brokers.models import BrokerAccount, Instrument
+from brokers.models import BrokerAccount
 from config.db import bulk_insert, bulk_update
+from market.models import Instrument
 
 from ..models import Execution, Order
 from .claims import Leases, broker_call, claimed, executions_claim, orders_claim, sent_grace
+from .lifecycle import strategy_orders_cancel
 from .orders import events_record, order_transition, transition
 from .plan import Plan, entries_plan, exits_plan
 from .reconciliation import ABSENT, FAILED, order_reconcile
@@ -160,39 +162,69 @@ def _abandon(by_execution: dict, leases: Leases, exc: BaseException) -> None:
         log.exception("could not mark the orders of a failed placement")
 
 
+def _blocked(by_execution: dict, pending: list[Order], guards: dict) -> list[Order]:
+    """SELLs that can no longer go because an order they wait for failed. On exit: always (a hedge is never
+    sold while the short it covers could not be bought back). On entry: only when nothing of the execution
+    on this account filled or still works, so there is nothing for on_failed_entry to unwind or keep."""
+    failed = (Order.Status.REJECTED, Order.Status.CANCELLED)
+    blocked = []
+    for execution_id, orders in by_execution.items():
+        waiting = [
+            o
+            for o in pending
+            if o.execution_id == execution_id
+            and o.status == Order.Status.PENDING
+            and any(g.status in failed for g in guards.get(o.pk, []))
+        ]
+        if not waiting:
+            continue
+        exit_ = orders[0].execution.execution_type == Execution.Type.EXIT
+        idle = all(o.filled_quantity == 0 and o.status in (*failed, Order.Status.PENDING) for o in orders)
+        if exit_ or idle:
+            blocked += waiting
+    return blocked
+
+
 def _place_account(account: BrokerAccount, by_execution: dict, products: dict, leases: Leases) -> None:
-    """Place one account's orders of every execution in the batch that this worker still holds. Within an
-    execution the first group (BUYs on entry, shorts bought back on exit) goes first; the second goes only
-    when every order of the first group filled: a short is never left without its hedge. Any failure ends
-    this account's orders UNKNOWN (sent) or CANCELLED (not sent), and is raised for the execution's error;
-    the other accounts are not affected."""
+    """Place one account's orders of every execution in the batch that this worker still holds. First every
+    order that waits for nothing (BUYs, and SELLs with no BUY of their option type in the execution); then
+    each SELL whose guards (the BUYs of its option type: its own hedge on entry, the shorts bought back on
+    exit) have all filled. A SELL whose guards are still working stays PENDING: the order lifecycle sends it
+    when they fill, or unwinds the entry if they cannot (`lifecycle.py`). Any failure ends this account's
+    orders UNKNOWN (sent) or CANCELLED (not sent), and is raised for the execution's error; the other
+    accounts are not affected."""
     try:
         broker = adapter_for(account)
         _resume(broker, by_execution, leases)
-        first_side = {execution_id: orders[0].side for execution_id, orders in by_execution.items()}
-        leases.renew()  # before sending, so the lease outlasts the grace of what goes out now
-        _send_many(
-            broker,
-            [
-                o
-                for execution_id, orders in by_execution.items()
-                if leases.held(execution_id)
-                for o in orders
-                if o.side == first_side[execution_id] and o.status == Order.Status.PENDING
-            ],
-            products,
-        )
-        leases.renew()
-        second, held_back = [], []
-        for execution_id, orders in by_execution.items():
-            if not leases.held(execution_id):
-                continue
-            hedged = all(o.status == Order.Status.FILLED for o in orders if o.side == first_side[execution_id])
+        guards: dict = {}
+        for orders in by_execution.values():
+            buys: dict = {}
             for order in orders:
-                if order.side != first_side[execution_id] and order.status == Order.Status.PENDING:
-                    (second if hedged else held_back).append(order)
-        _not_sent(held_back, "not sent: an order of the hedge group before it did not fill")
+                if order.side == "BUY":
+                    buys.setdefault((order.unwind, order.instrument.option_type), []).append(order)
+            for order in orders:
+                if order.side == "SELL":
+                    guards[order.pk] = buys.get((order.unwind, order.instrument.option_type), [])
+        pending = [
+            o
+            for execution_id, orders in by_execution.items()
+            if leases.held(execution_id)
+            for o in orders
+            if o.status == Order.Status.PENDING
+        ]
+        leases.renew()  # before sending, so the lease outlasts the grace of what goes out now
+        _send_many(broker, [o for o in pending if not guards.get(o.pk)], products)
+        leases.renew()
+        second = [
+            o
+            for o in pending
+            if guards.get(o.pk)
+            and o.status == Order.Status.PENDING
+            and leases.held(o.execution_id)
+            and all(g.status == Order.Status.FILLED for g in guards[o.pk])
+        ]
         _send_many(broker, second, products)
+        _not_sent(_blocked(by_execution, pending, guards), "not sent: the order it waits for did not fill")
         leases.renew()
     except Exception as exc:  # a bug, a failing database or adapter: this account's orders end settled
         log.exception("placing orders of account %s failed", account.client_id)
@@ -271,6 +303,8 @@ def executions_run(*, execution_ids, now: dt.datetime | None = None) -> list[Exe
         .values_list("execution_id", flat=True)
         .distinct()
     )  # a resume keeps the intents already written and is not planned again
+    # An exit cancels first: the strategy's working orders elsewhere, so that it closes the actual book.
+    strategy_orders_cancel(executions=[e for e in executions if e.pk not in resumed], now=now)
     plans = _plans([e for e in executions if e.pk not in resumed], now)
     refused = [e for e in executions if e.pk in plans and plans[e.pk].error]
     written, lost = _write_intents([(e, plans[e.pk]) for e in executions if e.pk in plans and not plans[e.pk].error])

@@ -17,17 +17,19 @@ from allocations.models import Allocation, LegOverride
 from allocations.selectors import allocation_lots
 from brokers.adapters.base import BrokerError, adapter_for
 from brokers.margin import LegQuantity, estimate_margin
-from brokers.models import BrokerAccount, Instrument
-from brokers.quotes import QuoteView, is_stale, simulated_quote, view
+from brokers.models import BrokerAccount
 from brokers.sessions import session_valid_at
 from config.db import rows_for_keys
+from market import contracts
 from market.calendar import EXCHANGE_TZ
+from market.contracts import Contract, ContractError
+from market.models import Instrument
+from market.quotes import QuoteView, is_stale, simulated_quote, view
 from strategies.models import Leg
 
 from ..models import Execution, Order, Position
-from . import books, contracts, risk
+from . import books, risk
 from .claims import broker_call
-from .contracts import Contract, ContractError
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +109,7 @@ def _contract(instrument: Instrument, now: dt.datetime, spot: Decimal, feed_seen
 
 
 def _delta_of(spot: Decimal, now: dt.datetime):
-    from brokers.market import implied_delta
+    from market.pricing import implied_delta
 
     def delta(contract: Contract) -> Decimal | None:
         quote = contract.quote
@@ -164,7 +166,7 @@ def chains_load(*, wanted: dict[str, list[Leg]], now: dt.datetime) -> dict[str, 
                 continue
             chain.spot = index_quote.ltp
         else:
-            from brokers.quotes import reference_spots
+            from market.quotes import reference_spots
 
             chain.spot = reference_spots().get(underlying)
             if chain.spot is None:

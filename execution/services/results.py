@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from brokers.adapters.base import OrderResult
 from config.db import bulk_update
+from config.money import exact
 
 from ..models import Alert, Execution, Order
 from .alerts import alert_new
@@ -116,7 +117,7 @@ def broker_results(execution: Execution, plan: Plan | None, orders: list[Order])
                     "tradingsymbol": result.tradingsymbol if result else base.get("tradingsymbol"),
                     "base_lots": result.base_lots if result else base.get("base_lots"),
                     "final_lots": result.final_lots if result else base.get("final_lots"),
-                    "multiplier_applied": float(result.multiplier_applied)
+                    "multiplier_applied": exact(result.multiplier_applied)
                     if result and result.multiplier_applied is not None
                     else base.get("multiplier_applied"),
                     "quantity": quantity,
@@ -141,7 +142,7 @@ def broker_results(execution: Execution, plan: Plan | None, orders: list[Order])
             {
                 "client_id": client_id,
                 "broker": (account_plan.account.broker if account_plan else prior.get("broker")),
-                "lot_multiplier": float(allocation.strategy_lots_multiplier)
+                "lot_multiplier": exact(allocation.strategy_lots_multiplier)
                 if allocation and allocation.strategy_lots_multiplier is not None
                 else prior.get("lot_multiplier"),
                 "total_lots": sum(leg["final_lots"] or 0 for leg in legs),
@@ -170,8 +171,14 @@ FINISH_FIELDS = [
 ]
 
 
-def _finish(execution: Execution, plan: Plan | None, orders: list[Order], started: float) -> list[Alert]:
-    """Set the execution's final status and results from its orders; returns the alerts it raises."""
+def _finish(
+    execution: Execution, plan: Plan | None, orders: list[Order], started: float, open_lines: list[str]
+) -> list[Alert]:
+    """Set the execution's status and results from its orders; returns the alerts it raises. While any order
+    is not final the execution is WORKING (the order lifecycle settles it); an exit whose book is not flat is
+    PARTIAL with a critical alert naming what is still open (`open_lines`)."""
+    from .lifecycle import NOT_FINAL, finish_notes
+
     brokers = broker_results(execution, plan, orders)
     statuses = [o.status for o in orders]
     filled = statuses.count(Order.Status.FILLED)
@@ -181,8 +188,11 @@ def _finish(execution: Execution, plan: Plan | None, orders: list[Order], starte
     total = len(orders)
     account_statuses = {b["status"] for b in brokers}
     nothing_to_exit = total == 0 and execution.execution_type == Execution.Type.EXIT and not brokers
+    working = any(o.status in NOT_FINAL for o in orders)
     if plan is not None and plan.error:
         status = Execution.Status.FAILED
+    elif working:
+        status = Execution.Status.WORKING
     elif nothing_to_exit:
         status = Execution.Status.COMPLETED
     elif total and filled == total and account_statuses <= {"COMPLETED"}:
@@ -194,8 +204,9 @@ def _finish(execution: Execution, plan: Plan | None, orders: list[Order], starte
     premium = sum(
         ((o.average_price or 0) * o.filled_quantity * (1 if o.side == "SELL" else -1) for o in orders), Decimal(0)
     )
+    status, notes = finish_notes(execution, orders, status, [] if working else open_lines)
     execution.status = status
-    execution.completed_at = timezone.now()
+    execution.completed_at = None if working else timezone.now()
     execution.lease_expires_at = None
     execution.total_lots = sum(b["total_lots"] for b in brokers if b["status"] != "SKIPPED")
     execution.brokers_involved = [b["client_id"] for b in brokers]
@@ -203,13 +214,17 @@ def _finish(execution: Execution, plan: Plan | None, orders: list[Order], starte
         execution.error = plan.error
     elif nothing_to_exit:
         execution.error = "nothing to exit: the strategy holds no open positions"
+        if execution.lifecycle.get("cancelled_first"):
+            execution.error = "nothing to exit: no working order of the strategy had filled"
+    if notes:
+        execution.error = f"{execution.error}; {notes}" if execution.error else notes
     execution.execution_results = {
         "broker_executions": brokers,
         "successful_orders": filled,
         "failed_orders": failed,
         "unknown_orders": unknown,
         "open_orders": open_,
-        "total_premium": float(premium),
+        "total_premium": exact(premium),
         "execution_time_ms": round((time.monotonic() - started) * 1000),
     }
     alerts = []
@@ -217,11 +232,18 @@ def _finish(execution: Execution, plan: Plan | None, orders: list[Order], starte
         reasons = execution.error or "; ".join(
             f"{b['client_id']}: {b['reason'] or b['status']}" for b in brokers if b["status"] != "COMPLETED"
         )
+        not_flat = bool(open_lines) and not working  # an exit that left positions open: act now
         alerts.append(
             alert_new(
                 execution=execution,
                 kind=Alert.Kind.FAILED,
-                message=f"{execution.strategy} {execution.execution_type} {status}: {reasons}",
+                message=f"{execution.strategy} {execution.execution_type} {status}: {reasons}"
+                + (
+                    ". The book is not flat: close what is still open by hand or run the exit again."
+                    if not_flat
+                    else ""
+                ),
+                severity=Alert.Severity.CRITICAL if not_flat else Alert.Severity.WARNING,
             )
         )
     if unknown:
@@ -252,6 +274,8 @@ def executions_finish(
     claim token is on the row and it is IN_PROGRESS): a worker that lost its claim writes nothing. One lock,
     one read (none when the caller holds the orders as placed), one write, one insert. Returns the
     executions it finished."""
+    from .lifecycle import exits_open
+
     if not executions:
         return []
     with transaction.atomic():
@@ -259,9 +283,16 @@ def executions_finish(
         executions = [e for e in executions if e.pk in held]
         if orders is None:
             orders = _orders_of(executions)
+        open_lines = exits_open(executions)
         alerts = []
         for execution in executions:
-            alerts += _finish(execution, plans.get(execution.pk), orders.get(execution.pk, []), started)
+            alerts += _finish(
+                execution,
+                plans.get(execution.pk),
+                orders.get(execution.pk, []),
+                started,
+                open_lines.get(execution.pk, []),
+            )
         bulk_update(executions, FINISH_FIELDS)
         Alert.objects.bulk_create(alerts)
     return executions

@@ -23,7 +23,7 @@ from .claims import broker_call
 
 log = logging.getLogger(__name__)
 S = Order.Status
-SYNC_FIELDS = [*orders.ORDER_FIELDS, "broker_order_id"]
+SYNC_FIELDS = [*orders.ORDER_FIELDS, "broker_order_id", "chase_count", "chased_at"]
 
 
 @dataclass
@@ -54,9 +54,12 @@ def _differs(order: Order, result: OrderResult) -> bool:
     )
 
 
-def results_apply(pairs: list[tuple[Order, OrderResult]], *, source: str, now: dt.datetime | None = None) -> SyncReport:
+def results_apply(
+    pairs: list[tuple[Order, OrderResult]], *, source: str, now: dt.datetime | None = None, details: dict | None = None
+) -> SyncReport:
     """Apply broker reports to their orders (locked by the caller or fresh from a lock): book the new fills,
-    move each order through the state machine, write orders and events. Call inside a transaction."""
+    move each order through the state machine, write orders and events. `details` (order id -> text) says
+    why, for changes the platform asked for (a cancel, a chase). Call inside a transaction."""
     now = now or timezone.now()
     report = SyncReport()
     fills, changed, events = [], [], []
@@ -65,6 +68,8 @@ def results_apply(pairs: list[tuple[Order, OrderResult]], *, source: str, now: d
         detail = result.message if to in (S.REJECTED, S.CANCELLED) else ""
         if to in (S.PARTIAL, S.FILLED) and result.filled_quantity != order.filled_quantity:
             detail = f"filled {result.filled_quantity} at {result.average_price}"
+        if details and order.pk in details:
+            detail = f"{details[order.pk]}; {detail}" if detail else details[order.pk]
         try:
             event = orders.transition(
                 order,

@@ -101,6 +101,22 @@ class LegSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
     exit_slippage = MoneyField(max_digits=8, required=False, min_value=Decimal("0"))
     entry_max_slippage = MoneyField(max_digits=8, required=False, min_value=Decimal("0"))
     exit_max_slippage = MoneyField(max_digits=8, required=False, min_value=Decimal("0"))
+    chase_after_seconds = StrictIntegerField(
+        min_value=1, max_value=600, required=False, help_text="Chase policy: seconds a LIMIT order rests (default 5)."
+    )
+    chase_max_modifies = StrictIntegerField(
+        min_value=0,
+        max_value=20,
+        required=False,
+        help_text="Chase policy: modifies to the touch before going at market (default 2).",
+    )
+    market_protection_pct = MoneyField(
+        max_digits=5,
+        required=False,
+        min_value=Decimal("0.01"),
+        max_value=Decimal("20"),
+        help_text="Chase policy: at market, the worst price accepted is the touch ± this percent (default 2).",
+    )
     enabled = StrictBooleanField(required=False)
 
     class Meta:
@@ -133,6 +149,9 @@ class LegSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
             "exit_slippage": instance.exit_slippage,
             "entry_max_slippage": instance.entry_max_slippage,
             "exit_max_slippage": instance.exit_max_slippage,
+            "chase_after_seconds": instance.chase_after_seconds,
+            "chase_max_modifies": instance.chase_max_modifies,
+            "market_protection_pct": instance.market_protection_pct,
             "position_sizing": instance.position_sizing,
             "enabled": instance.enabled,
             "created_at": _iso(instance.created_at),
@@ -271,6 +290,7 @@ class StrategySerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
             "is_intra_day",
             "category",
             "status",
+            "on_failed_entry",
             "created_by_type",
             "version",
             "archived_at",

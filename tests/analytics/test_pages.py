@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from analytics.models import IntradayMark
 from analytics.services import intraday_marks_sample, marks_rebuild
-from brokers.models import Quote
+from market.models import Quote
 
 from .week import IST, WEEK, trading_week
 
@@ -113,3 +113,9 @@ def test_intraday_line_samples_mtm_each_minute_while_holding(user, page):
         html = page.get(f"/strategies/{data['strategy'].pk}/intraday/").content.decode()
     assert 'data-holding="true"' in html and 'hx-trigger="every 60s"' in html
     assert 'data-points="2"' in html and "10:00" in html and "10:01" in html
+
+
+def test_basket_list_shows_each_baskets_return_sharpe_and_drawdown(week, page):
+    html = page.get("/baskets/").content.decode()
+    metrics = week["strategy"].basket.__class__.objects.get(pk=week["strategy"].basket_id).performance_metrics
+    assert f'data-testid="basket-return">{metrics["total_return"]}<' in html

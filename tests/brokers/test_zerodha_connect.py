@@ -83,3 +83,15 @@ def test_the_algo_id_is_set_through_the_api_and_refused_when_malformed(api, user
     assert BrokerAccount.objects.get(client_id="ZERODHA7").algo_id == "ALGO-42"
     bad = api.patch("/api/v1/broker-accounts/ZERODHA7/", {"algo_id": "no spaces!"}, format="json")
     assert bad.status_code == 400 and "algo_id" in bad.json()
+
+
+def test_the_admin_edits_the_algo_id_and_refuses_a_malformed_one(admin_client):
+    from tests.test_admin import admin_url, broker_account_form_data
+
+    account = BrokerAccountFactory(broker="ZERODHA", client_id="ZERODHA8")
+    url = admin_url(BrokerAccount, "change", account.pk)
+    bad = admin_client.post(url, broker_account_form_data(account, algo_id="has space"))
+    assert bad.status_code == 200 and "Use letters, digits" in bad.content.decode()
+    good = admin_client.post(url, broker_account_form_data(account, algo_id="ALGO-9"))
+    assert good.status_code == 302
+    assert BrokerAccount.objects.get(pk=account.pk).algo_id == "ALGO-9"

@@ -152,19 +152,41 @@ def test_quantity_above_the_freeze_limit_is_sliced(frozen, condor):
     )
 
 
-def test_a_rejected_hedge_leg_stops_that_accounts_short_legs_only(frozen, condor):
+def test_a_rejected_hedge_holds_back_its_own_short_only_then_that_account_unwinds(frozen, condor):
     make_chain()
     from brokers.models import BrokerAccount
+    from execution.services.lifecycle import executions_advance
 
     PaperFault.objects.create(
         account=BrokerAccount.objects.get(client_id="ZERODHA123"), kind="REJECT", side="BUY", message="RMS: margin"
     )
     execution = execution_run(execution_id=new_execution(condor).pk)
     zerodha = orders_of(execution, "ZERODHA123")
-    assert [o.status for o in zerodha] == ["REJECTED", "FILLED", "CANCELLED", "CANCELLED"]
+    # Leg 2 (BUY PE) was refused: the put short (leg 1) waits for it; the call short went with its own hedge.
+    assert [(o.leg_no, o.status) for o in zerodha] == [(2, "REJECTED"), (4, "FILLED"), (1, "PENDING"), (3, "FILLED")]
     assert zerodha[0].error == "RMS: margin"
     assert {o.status for o in orders_of(execution, "ANGELONE456")} == {"FILLED"}
-    assert execution.status == Execution.Status.PARTIAL
+    assert execution.status == Execution.Status.WORKING
+
+    executions_advance()  # UNWIND (the default): the short never goes; the call spread is closed at market
+    executions_advance()
+    execution.refresh_from_db()
+    zerodha = orders_of(execution, "ZERODHA123")
+    assert [(o.leg_no, o.side, o.status, o.unwind) for o in zerodha] == [
+        (2, "BUY", "REJECTED", False),
+        (4, "BUY", "FILLED", False),
+        (1, "SELL", "CANCELLED", False),
+        (3, "SELL", "FILLED", False),
+        (3, "BUY", "FILLED", True),
+        (4, "SELL", "FILLED", True),
+    ]
+    assert (
+        not Position.objects.filter(strategy=condor, broker_account__client_id="ZERODHA123")
+        .exclude(net_quantity=0)
+        .exists()
+    )
+    assert execution.status == Execution.Status.PARTIAL  # ANGELONE456 entered in full
+    assert "ZERODHA123: entry unwound (leg 2 BUY" in execution.error
     assert Alert.objects.filter(kind="FAILED", execution=execution).exists()
 
 
@@ -176,7 +198,7 @@ def test_a_timeout_leaves_the_order_unknown_and_reconciliation_finds_it_by_tag(f
     execution = execution_run(execution_id=new_execution(condor).pk)
     first = orders_of(execution, "ANGELONE456")[0]
     assert first.status == Order.Status.UNKNOWN
-    assert execution.status == Execution.Status.PARTIAL
+    assert execution.status == Execution.Status.WORKING
     assert Alert.objects.filter(kind="UNKNOWN_ORDER").exists()
 
     assert orders_reconcile(now=MONDAY_0930) == 1
@@ -204,7 +226,7 @@ def test_partial_fill_is_recorded_as_partial(frozen, condor):
     execution = execution_run(execution_id=new_execution(condor).pk)
     first = orders_of(execution, "ZERODHA123")[0]
     assert (first.status, first.filled_quantity, first.quantity) == ("PARTIAL", 130, 260)
-    assert execution.status == Execution.Status.PARTIAL
+    assert execution.status == Execution.Status.WORKING  # the rest fills through order sync and the chase
 
 
 def test_risk_limit_breach_skips_that_account_with_its_reason(frozen, condor):

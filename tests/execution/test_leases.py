@@ -20,6 +20,7 @@ from brokers.adapters import paper
 from brokers.models import PaperOrder
 from execution.models import Execution, Fill, Order
 from execution.services import placement
+from execution.services.lifecycle import orders_work
 from execution.services.orders import TERMINAL
 from execution.services.placement import execution_run
 from execution.services.reconciliation import orders_reconcile
@@ -81,10 +82,13 @@ def test_a_broker_call_stalled_past_the_lease_gives_up_in_time_and_each_order_is
         ran = execution_run(execution_id=execution.pk)
         # The worker gave up on the call after the broker deadline, long before its lease ran out.
         assert time.monotonic() - started < 2
-        assert ran.status == Execution.Status.PARTIAL
+        assert ran.status == Execution.Status.WORKING  # the order lifecycle settles it once the outcome is known
         stalled = list(Order.objects.filter(execution=execution, status=Order.Status.UNKNOWN))
         assert stalled and all(o.broker_account.client_id == calls[0] for o in stalled)
-        assert not Order.objects.filter(execution=execution, status__in=["PENDING", "SENT"]).exists()
+        assert not Order.objects.filter(execution=execution, status="SENT").exists()
+        # Only the shorts whose hedge's outcome is unknown wait, unsent.
+        waiting = Order.objects.filter(execution=execution, status="PENDING")
+        assert all(o.side == "SELL" and o.broker_account.client_id == calls[0] for o in waiting)
 
         time.sleep(2.2)  # past the lease: another delivery finds the execution finished and sends nothing
         assert execution_run(execution_id=execution.pk) is None
@@ -92,6 +96,7 @@ def test_a_broker_call_stalled_past_the_lease_gives_up_in_time_and_each_order_is
         wait_for(lambda: PaperOrder.objects.filter(tag__in=[o.tag for o in stalled]).count() == len(stalled))
 
         assert orders_reconcile(now=timezone.now()) == len(stalled)
+        orders_work()  # the hedges are known FILLED: their shorts go, once
     assert not Order.objects.filter(execution=execution, status=Order.Status.UNKNOWN).exists()
     assert set(Order.objects.filter(execution=execution).values_list("status", flat=True)) <= TERMINAL
     assert_each_order_placed_once_and_booked_once(execution)
@@ -168,14 +173,20 @@ def test_any_adapter_exception_ends_every_order_terminal_or_unknown_then_reconci
     execution = new_execution(condor)
     monkeypatch.setattr(paper.PaperBroker, "place_orders", failure)
     ran = execution_run(execution_id=execution.pk)
-    assert ran.status in (Execution.Status.PARTIAL, Execution.Status.FAILED)
+    assert ran.status == Execution.Status.WORKING  # settled by the order lifecycle once reconciled
     statuses = set(Order.objects.filter(execution=execution).values_list("status", flat=True))
-    assert statuses <= TERMINAL | {"UNKNOWN"}, statuses
+    assert statuses <= TERMINAL | {"UNKNOWN", "PENDING"}, statuses  # PENDING: shorts waiting for their hedge
     assert "UNKNOWN" in statuses
     monkeypatch.undo()
 
-    orders_reconcile(now=MONDAY_0930 + dt.timedelta(minutes=2))
+    later = MONDAY_0930 + dt.timedelta(minutes=2)
+    orders_reconcile(now=later)
+    with time_machine.travel(later, tick=False):
+        orders_work(now=later)
+        orders_work(now=later)
     assert set(Order.objects.filter(execution=execution).values_list("status", flat=True)) <= TERMINAL
+    ran.refresh_from_db()
+    assert ran.status in (Execution.Status.COMPLETED, Execution.Status.PARTIAL, Execution.Status.FAILED)
     assert_each_order_placed_once_and_booked_once(execution)
 
 

@@ -9,8 +9,8 @@ import time_machine
 from django.utils import timezone
 
 from analytics.templatetags.trading import contract
-from brokers.models import Instrument, Quote
 from execution.models import Execution
+from market.models import Instrument, Quote
 from tests.execution.conftest import MONDAY_0930, allocate_seed_001, make_chain, new_execution
 from tests.factories import OptionInstrumentFactory, iron_condor
 
@@ -186,7 +186,7 @@ def test_run_again_message_speaks_to_traders_and_the_confirmation_says_paper(pag
     strategy = iron_condor(owner=user)
     allocate_seed_001(strategy, user)
     html = page.get("/schedule/").content.decode()
-    assert "Place paper (simulated) orders for" in html and "(paper)</option>" in html
+    assert "Place paper (simulated) orders for" in html and 'data-paper="true"' in html
     assert "Run again anyway" in html
     execution = new_execution(strategy, trigger="MANUAL")
     Execution.objects.filter(pk=execution.pk).update(status="COMPLETED")
@@ -206,3 +206,12 @@ def test_api_conflict_still_names_force_for_integrators(frozen, api, user):
         format="json",
     )
     assert response.status_code == 409 and "force=true" in response.json()["detail"]
+
+
+def test_a_running_execution_page_refreshes_until_it_finishes(page, user, frozen):
+    strategy = iron_condor(owner=user)
+    execution = new_execution(strategy, trigger="MANUAL")
+    Execution.objects.filter(pk=execution.pk).update(status="IN_PROGRESS")
+    assert 'hx-trigger="every 1s"' in page.get(f"/executions/{execution.pk}/").content.decode()
+    Execution.objects.filter(pk=execution.pk).update(status="COMPLETED")
+    assert 'hx-trigger="every 1s"' not in page.get(f"/executions/{execution.pk}/").content.decode()

@@ -184,8 +184,10 @@ def test_a_blank_strike_parameter_uses_the_documented_default_and_says_so(page, 
     response = page.post(
         f"/strategies/{strategy.pk}/legs/", leg_form(5, "SELL", "PUT", "DELTA", ""), HTTP_HX_REQUEST="true"
     )
-    assert "no strike_selection_config given; using the default" in body(response)
+    assert "Leg 5: the strike parameter was blank, so it uses the default delta 0.2." in body(response)
+    assert "strike_selection_config" not in body(response)  # the API's words stay in the API
     assert strategy.legs.get(leg_no=5).strike_selection_config == {"method": "DELTA", "delta_value": 0.2}
+    assert 'name="parameter" id="leg5-parameter" value="0.2"' in body(response)  # shown with its default
 
 
 def test_editing_a_leg_inline_saves_it(page, user):
