@@ -5,6 +5,7 @@ from django.db.models import Prefetch
 from django.forms.models import BaseInlineFormSet
 from django.utils.html import format_html, format_html_join
 
+from strategies.admin import StrategyAdmin
 from strategies.models import Leg
 
 from .lots import STRATEGY_LEVEL, AccountLots, LotsError, OverrideSpec, allocate
@@ -261,3 +262,8 @@ class AllocationSummaryInline(admin.TabularInline):
         if isinstance(lots, LotsError):
             return f"Invalid: {lots.message}"
         return f"{_per_leg(lots)} (total {lots.total_lots})"
+
+
+# The strategy's admin page lists its allocations; the inline is added from here (strategies must not import
+# allocations).
+StrategyAdmin.inlines = [*StrategyAdmin.inlines, AllocationSummaryInline]

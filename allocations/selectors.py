@@ -6,7 +6,8 @@ from decimal import Decimal
 from django.db.models import Prefetch, QuerySet
 
 from brokers.margin import LegQuantity, estimate_margin
-from brokers.selectors import UnderlyingSpec, underlying_specs
+from config.pages import indian_grouping
+from market.selectors import UnderlyingSpec, underlying_specs
 from strategies.models import Leg
 
 from .lots import AccountLots, LegSpec, LotsError, OverrideSpec, allocate
@@ -142,6 +143,16 @@ def breakdowns_for_strategy(*, strategy, allocations=None) -> list[tuple[Allocat
     return [(allocation, breakdown(allocation, legs=legs, spec=spec)) for allocation in allocations]
 
 
+def margin_over_capital(margin, basket) -> str | None:
+    """The warning when the estimated margin of a strategy's allocations exceeds its basket's deployable capital."""
+    if basket is None or margin is None or margin <= basket.deployable_capital:
+        return None
+    return (
+        f"Estimated margin ₹{indian_grouping(margin)} exceeds the basket's deployable capital "
+        f"₹{indian_grouping(basket.deployable_capital)} ({basket.basket_name})."
+    )
+
+
 def strategy_allocation_summary(*, strategy) -> dict:
     """Per account and in total: lots per leg, total lots, quantity, legs enabled, margin, warnings."""
     pairs = breakdowns_for_strategy(strategy=strategy)
@@ -174,6 +185,9 @@ def strategy_allocation_summary(*, strategy) -> dict:
         else:
             total_margin += item.estimated_margin_required
         warnings.extend(item.warnings + item.errors)
+    over_capital = margin_over_capital(total_margin, strategy.basket) if (margin_known and accounts) else None
+    if over_capital:
+        warnings.append(over_capital)
     return {
         "strategy_id": strategy.id,
         "accounts": accounts,

@@ -7,6 +7,8 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 
 from config.exceptions import ConflictError, DomainError
+from limits.rules import lots_breach
+from limits.selectors import limits_for
 from strategies.models import Leg, Strategy
 
 from .lots import LEG_LEVEL, STRATEGY_LEVEL, LotsError, OverrideSpec, allocate
@@ -29,7 +31,7 @@ class AllocationInput:
 def _lots_errors(legs: list[Leg], data: AllocationInput) -> dict:
     """Field-keyed errors of the lot arithmetic for one allocation; empty when it computes."""
     try:
-        allocate(
+        lots = allocate(
             [leg_spec(leg) for leg in legs],
             client_id=data.account.client_id,
             allocation_type=data.allocation_type,
@@ -43,6 +45,10 @@ def _lots_errors(legs: list[Leg], data: AllocationInput) -> dict:
             key = "lots" if exc.leg_no in {leg.leg_no for leg in legs} else "leg_no"
             return {"leg_overrides": {str(exc.leg_no): {key: [exc.message]}}}
         return {"strategy_lots_multiplier": [exc.message]}
+    breach = lots_breach(limits_for(data.account), client_id=data.account.client_id, lots_per_leg=lots.lots_by_leg())
+    if breach:
+        name, message = breach
+        return {name: [f"{message} (a size limit ops set per account or user)."]}
     return {}
 
 

@@ -19,16 +19,16 @@ from django.views.decorators.http import require_POST
 from brokers.margin import FORMULA as MARGIN_FORMULA
 from brokers.margin import LegQuantity, estimate_margin
 from brokers.models import BrokerAccount
-from brokers.selectors import underlying_specs
 from config.exceptions import ConflictError, DomainError
 from config.pages import domain_errors, flatten_errors, form_amount, form_int, form_text, indian_grouping
+from market.selectors import underlying_specs
 from strategies.models import Leg, Strategy
 
 from . import services
 from .api.serializers import AllocationWriteSerializer
 from .lots import LEG_LEVEL, STRATEGY_LEVEL, LotsError, OverrideSpec, allocate
 from .models import Allocation
-from .selectors import allocations_for_strategy, leg_spec
+from .selectors import allocations_for_strategy, leg_spec, margin_over_capital
 
 MODES = [(LEG_LEVEL, "Per leg"), (STRATEGY_LEVEL, "Multiplier")]
 # The allocation's risk limits the grid edits (each optional; blank = no limit), with a trader's label.
@@ -271,7 +271,7 @@ def _compute(request, rows: list[Row], legs: list[Leg], spec) -> None:
             )
 
 
-def _totals(rows: list[Row], legs: list[Leg], spec) -> dict:
+def _totals(rows: list[Row], legs: list[Leg], spec, *, basket=None) -> dict:
     counted = [row for row in rows if row.computed]
     columns = []
     for index, leg in enumerate(legs):
@@ -291,6 +291,7 @@ def _totals(rows: list[Row], legs: list[Leg], spec) -> dict:
         "lots": indian_grouping(total_lots),
         "quantity": indian_grouping(total_lots * spec.lot_size) if spec.lot_size else "—",
         "margin": indian_grouping(sum(margins)) if margin_known else "—",
+        "over_capital": margin_over_capital(sum(margins), basket) if margin_known else None,
         "accounts": sum(1 for row in rows if row.on),
         "complete": all(row.computed for row in rows if row.on),
     }
@@ -321,7 +322,7 @@ def _context(strategy, rows, legs, spec, *, general_errors=()) -> dict:
         "legs": legs,
         "spec": spec,
         "modes": MODES,
-        "totals": _totals(rows, legs, spec),
+        "totals": _totals(rows, legs, spec, basket=strategy.basket),
         "notices": notices,
         "general_errors": list(general_errors),
         "margin_formula": MARGIN_FORMULA,

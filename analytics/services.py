@@ -13,10 +13,10 @@ from django.db import transaction
 from django.db.models import Q
 
 from baskets.models import Basket
-from brokers.models import Quote
 from execution.models import Fill, Position
 from execution.services.schedule import exchange_for
 from market import calendar
+from market.models import Quote
 from market.selectors import holidays_between, sessions_between
 from strategies.models import Strategy
 

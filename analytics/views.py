@@ -14,10 +14,10 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from baskets.models import Basket
-from brokers.models import Instrument, Quote
-from brokers.quotes import is_stale
 from execution.models import Position
 from market.calendar import EXCHANGE_TZ
+from market.models import Instrument, Quote
+from market.quotes import is_stale
 from strategies.models import Strategy
 
 from . import chart

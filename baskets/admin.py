@@ -4,10 +4,12 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from config.admin_guard import OwnerChangeGuardMixin
+
 from .models import Basket
 
 
-class BasketAdminForm(forms.ModelForm):
+class BasketAdminForm(OwnerChangeGuardMixin, forms.ModelForm):
     class Meta:
         model = Basket
         fields = [

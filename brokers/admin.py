@@ -4,11 +4,12 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.utils import timezone
 
 from config import jsontext
+from config.admin_guard import OwnerChangeGuardMixin
 
-from .models import BrokerAccount, Instrument, PaperFault, PaperOrder, Quote
+from .adapters.base import credentials_errors
+from .models import BrokerAccount, PaperFault, PaperOrder
 
 
 class WriteOnlyTextarea(forms.Textarea):
@@ -18,7 +19,7 @@ class WriteOnlyTextarea(forms.Textarea):
         return None
 
 
-class BrokerAccountAdminForm(forms.ModelForm):
+class BrokerAccountAdminForm(OwnerChangeGuardMixin, forms.ModelForm):
     credentials_json = forms.CharField(
         label="Credentials (JSON)",
         required=False,
@@ -61,6 +62,14 @@ class BrokerAccountAdminForm(forms.ModelForm):
         if not_strings:
             raise ValidationError(f"Every credential value must be a string; not: {', '.join(not_strings)}.")
         return value
+
+    def clean(self):
+        cleaned = super().clean()
+        credentials = cleaned.get("credentials_json")
+        if credentials:
+            for key, messages in credentials_errors(cleaned.get("broker") or self.instance.broker, credentials).items():
+                self.add_error("credentials_json", f"{key}: {messages[0]}" if key != "credentials" else messages[0])
+        return cleaned
 
     def save(self, commit=True):
         credentials = self.cleaned_data.get("credentials_json")
@@ -106,7 +115,9 @@ class BrokerAccountAdmin(admin.ModelAdmin):
         ),
         ("Timestamps", {"fields": ["created_at", "updated_at"], "classes": ["collapse"]}),
     ]
-    actions = ["block_entries", "flatten_and_block", "clear_entry_block", "reconcile"]
+    # The kill-switch and reconciliation actions are the engine's: execution/admin.py adds them (brokers must not
+    # import execution).
+    actions = []
 
     @admin.display(description="Has credentials", boolean=True)
     def has_credentials_display(self, obj):
@@ -115,83 +126,6 @@ class BrokerAccountAdmin(admin.ModelAdmin):
     @admin.display(description="Has a session token", boolean=True)
     def has_session_display(self, obj):
         return bool(obj.session_token_encrypted)
-
-    @admin.action(description="Block new entries (kill switch)", permissions=["change"])
-    def block_entries(self, request, queryset):
-        changed = queryset.filter(entries_blocked=False).update(entries_blocked=True, updated_at=timezone.now())
-        self.message_user(request, f"Blocked new entries on {changed} account(s).")
-
-    @admin.action(description="Kill switch: block entries and flatten every book", permissions=["change"])
-    def flatten_and_block(self, request, queryset):
-        from execution.services.killswitch import kill_switch_engage
-        from execution.tasks import run_execution
-
-        exits = []
-        for owner_id in set(queryset.values_list("owner_id", flat=True)):
-            accounts = list(queryset.filter(owner_id=owner_id).select_related("owner"))
-            exits += kill_switch_engage(
-                owner=accounts[0].owner,
-                accounts=accounts,
-                flatten=True,
-                reason=f"admin action by {request.user}",
-                now=timezone.now(),
-                send=lambda pk, eta: run_execution.delay(str(pk)),
-            )
-        self.message_user(request, f"Blocked entries; {len(exits)} exit execution(s) started to flatten the books.")
-
-    @admin.action(description="Clear the entry block", permissions=["change"])
-    def clear_entry_block(self, request, queryset):
-        changed = queryset.filter(entries_blocked=True).update(
-            entries_blocked=False, entries_blocked_reason="", updated_at=timezone.now()
-        )
-        self.message_user(request, f"Cleared the entry block on {changed} account(s).")
-
-    @admin.action(description="Reconcile with the broker (report only)", permissions=["change"])
-    def reconcile(self, request, queryset):
-        from django.contrib import messages
-
-        from execution.services.monitors import reconciliation_report
-
-        for account in queryset:
-            report = reconciliation_report(account)
-            if report["ok"]:
-                self.message_user(request, f"{account.client_id}: broker and books agree.")
-                continue
-            parts = [
-                f"{m['tradingsymbol']} broker {m['broker_quantity']} / books {m['book_quantity']}"
-                for m in report["mismatches"]
-            ]
-            parts += [f"unknown order {o['tag']}" for o in report["unknown_orders"]]
-            text = report["error"] or "; ".join(parts)
-            self.message_user(request, f"{account.client_id}: {text}", level=messages.WARNING)
-
-
-@admin.register(Instrument)
-class InstrumentAdmin(admin.ModelAdmin):
-    list_display = [
-        "tradingsymbol",
-        "exchange",
-        "underlying",
-        "expiry",
-        "strike",
-        "option_type",
-        "lot_size",
-        "freeze_quantity",
-        "active",
-    ]
-    list_filter = ["kind", "exchange", "underlying", "option_type", "active", "expiry"]
-    search_fields = ["tradingsymbol"]
-    ordering = ["underlying", "expiry", "strike", "option_type"]
-
-
-@admin.register(Quote)
-class QuoteAdmin(admin.ModelAdmin):
-    list_display = ["instrument", "ltp", "bid", "ask", "iv", "delta", "oi", "updated_at"]
-    list_filter = ["instrument__underlying", "instrument__option_type"]
-    search_fields = ["instrument__tradingsymbol"]
-    list_select_related = ["instrument"]
-    autocomplete_fields = ["instrument"]
-    date_hierarchy = "updated_at"
 
 
 @admin.register(PaperOrder)

@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.db import transaction
 
-from .models import Instrument
+from market.models import Instrument
 
 OPTION_EXCHANGES = {"NFO", "BFO"}
 INDEX_EXCHANGES = {"NSE", "BSE"}
@@ -124,7 +124,7 @@ def parse_angel_scrip_master(text: str) -> list[BrokerRow]:
 def _platform_symbol(row: BrokerRow, broker: str, monthly: set[tuple[str, dt.date]]) -> str:
     if broker == "ZERODHA":
         return row.symbol  # the platform's symbols are Kite's
-    from brokers.management.commands.load_instruments import option_tradingsymbol  # the platform's naming rule
+    from market.instruments import option_tradingsymbol  # the platform's naming rule
 
     monthly_contract = (row.underlying, row.expiry) in monthly
     return option_tradingsymbol(row.underlying, row.expiry, row.strike, row.option_type, monthly=monthly_contract)
@@ -132,11 +132,12 @@ def _platform_symbol(row: BrokerRow, broker: str, monthly: set[tuple[str, dt.dat
 
 def _monthly_expiries(rows: list[BrokerRow]) -> set[tuple[str, dt.date]]:
     """(underlying, expiry) of each month's last expiry: those contracts carry the monthly symbol."""
-    last: dict[tuple[str, int, int], dt.date] = {}
+    from market.contracts import listed_monthly_expiries
+
+    listed: dict[str, set[dt.date]] = {}
     for row in rows:
-        key = (row.underlying, row.expiry.year, row.expiry.month)
-        last[key] = max(last.get(key, row.expiry), row.expiry)
-    return {(underlying, expiry) for (underlying, _, _), expiry in last.items()}
+        listed.setdefault(row.underlying, set()).add(row.expiry)
+    return {(underlying, expiry) for underlying, days in listed.items() for expiry in listed_monthly_expiries(days)}
 
 
 @transaction.atomic

@@ -17,11 +17,13 @@ from collections.abc import Sequence
 
 from django.conf import settings
 
+from market.feed import FeedInstrument, Tick
+from market.models import Instrument
+
 from . import sessions
 from .adapters.base import BrokerError
 from .adapters.live import broker_symbol, decimal
-from .feed import FeedInstrument, Tick
-from .models import Broker, BrokerAccount, Instrument
+from .models import Broker, BrokerAccount
 
 log = logging.getLogger(__name__)
 LTP_BATCH = 500  # Kite answers up to 1,000 instruments per ltp call

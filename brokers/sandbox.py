@@ -18,11 +18,12 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from market.calendar import EXCHANGE_TZ
+from market.models import Instrument
 
 from . import instruments
 from .fakes.dumps import angel_scrip_master, kite_csv
 from .fakes.process import FakeProcess
-from .models import BrokerAccount, Instrument
+from .models import BrokerAccount
 
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # the sandbox fake's; never a real account's
 KITE_CREDENTIALS = {"api_key": "sandbox_api_key", "api_secret": "sandbox_api_secret"}

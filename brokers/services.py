@@ -4,7 +4,7 @@ from django.utils import timezone
 
 from config.exceptions import ConflictError, DomainError
 
-from .adapters.base import REQUIRED_CREDENTIALS, BrokerError, SessionHealth, adapter_for
+from .adapters.base import REQUIRED_CREDENTIALS, BrokerError, SessionHealth, adapter_for, credentials_errors
 from .models import Broker, BrokerAccount
 
 
@@ -14,6 +14,11 @@ def _check_credentials(broker: str, credentials: dict | None, *, existing: bool)
         if required and not existing:
             raise DomainError({"credentials": [f"{broker} accounts need credentials: {', '.join(required)}."]})
         return
+    errors = credentials_errors(broker, credentials)
+    if "credentials" in errors:  # too large: one message for the whole object
+        raise DomainError({"credentials": errors["credentials"]})
+    if errors:
+        raise DomainError({"credentials": errors})
     missing = [key for key in required if not credentials.get(key)]
     if missing:
         raise DomainError({"credentials": {key: ["This field is required."] for key in missing}})

@@ -1,5 +1,7 @@
 """Database helpers the ORM does not offer fast enough on hot paths."""
 
+import re
+
 from django.db import connections, router
 
 
@@ -19,6 +21,15 @@ def _binding_cursor(connection):
     connection.ensure_connection()
     raw = psycopg.Cursor(connection.connection)
     return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+
+
+def array_type(field, connection) -> str:
+    """The element type an UNNEST array of `field`'s column is cast to: the column's base type, without its
+    modifier (`varchar`, not `varchar(20)`; `numeric`, not `numeric(12, 2)`). An explicit cast to varchar(n)
+    truncates an over-long string without a word; with the base type the value reaches the column by assignment,
+    which raises on it exactly as an ordinary INSERT or UPDATE does (and numeric keeps rounding to the column's
+    scale and refusing what overflows it)."""
+    return re.sub(r"\(.*?\)", "", field.db_type(connection)).strip()
 
 
 # Fields whose Python value is already what psycopg sends (str, int, bool, UUID, or the key a ForeignKey holds).
@@ -74,7 +85,7 @@ def bulk_insert(objs: list, *, ignore_conflicts: bool = False) -> int | None:
         + ", ".join(quote(field.column) for field in fields)
         + ") SELECT * FROM UNNEST("
         + ", ".join(
-            f"{_placeholder(values)}::{field.db_type(connection)}[]"
+            f"{_placeholder(values)}::{array_type(field, connection)}[]"
             for field, values in zip(fields, arrays, strict=True)
         )
         + ")"
@@ -105,7 +116,7 @@ def bulk_update(objs: list, fields: list[str]) -> int:
     columns = [meta.get_field(name) for name in fields]
     arrays = [_column(pk, objs, connection, add=False)] + [_column(f, objs, connection, add=False) for f in columns]
     names = [pk.column] + [field.column for field in columns]
-    types = [pk.db_type(connection)] + [field.db_type(connection) for field in columns]
+    types = [array_type(pk, connection)] + [array_type(field, connection) for field in columns]
     quote = connection.ops.quote_name
     sql = (
         f"UPDATE {quote(meta.db_table)} AS t SET "
@@ -156,7 +167,7 @@ def rows_for_keys(model, columns: list[str], keys: list[tuple], *, since: tuple 
         params.append(since[1])
     sql = (
         "SELECT r.* FROM UNNEST("
-        + ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+        + ", ".join(f"%s::{array_type(f, connection)}[]" for f in fields)
         + f") WITH ORDINALITY AS k({', '.join(names)}, n) CROSS JOIN LATERAL (SELECT t.* FROM "
         + f"{quote(meta.db_table)} t WHERE {condition} OFFSET 0{' FOR UPDATE' if lock else ''}) r ORDER BY k.n"
     )

@@ -1,8 +1,13 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import transaction
 from django.utils import timezone
 
+from brokers.admin import BrokerAccountAdmin
+
+from . import dispatch
 from .models import Alert, Execution, Fill, Order, OrderEvent, Position
+from .services.killswitch import kill_switch_engage, kill_switch_release
+from .services.monitors import reconciliation_report
 
 
 class ViewOnlyAdminMixin:
@@ -217,7 +222,78 @@ class AlertAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False  # alerts are a record; the only change is acknowledging them (the action)
 
-    @admin.action(description="Acknowledge selected alerts", permissions=["view"])
+    def has_acknowledge_permission(self, request):
+        # Acknowledging changes the alert: view-only staff may read alerts, not clear them.
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    @admin.action(description="Acknowledge selected alerts", permissions=["acknowledge"])
     def acknowledge(self, request, queryset):
         changed = queryset.filter(acknowledged_at=None).update(acknowledged_at=timezone.now())
         self.message_user(request, f"Acknowledged {changed} alert(s).")
+
+
+# The broker accounts' kill-switch and reconciliation actions run the engine's services, so they live here and are
+# added to brokers' BrokerAccountAdmin (brokers must not import execution).
+
+
+def _by_owner(queryset):
+    for owner_id in set(queryset.values_list("owner_id", flat=True)):
+        accounts = list(queryset.filter(owner_id=owner_id).select_related("owner"))
+        yield accounts[0].owner, accounts
+
+
+@admin.action(description="Block new entries (kill switch)", permissions=["change"])
+def block_entries(modeladmin, request, queryset):
+    """Through `kill_switch_engage`, so the reason is stored on the accounts and an alert records it."""
+    changed = 0
+    for owner, accounts in _by_owner(queryset.filter(entries_blocked=False)):
+        kill_switch_engage(
+            owner=owner, accounts=accounts, flatten=False, reason=f"admin action by {request.user}", now=timezone.now()
+        )
+        changed += len(accounts)
+    modeladmin.message_user(request, f"Blocked new entries on {changed} account(s).")
+
+
+@admin.action(description="Kill switch: block entries and flatten every book", permissions=["change"])
+def flatten_and_block(modeladmin, request, queryset):
+    exits = []
+    for owner, accounts in _by_owner(queryset):
+        exits += kill_switch_engage(
+            owner=owner,
+            accounts=accounts,
+            flatten=True,
+            reason=f"admin action by {request.user}",
+            now=timezone.now(),
+            send=dispatch.execution_send,
+        )
+    modeladmin.message_user(request, f"Blocked entries; {len(exits)} exit execution(s) started to flatten the books.")
+
+
+@admin.action(description="Clear the entry block", permissions=["change"])
+def clear_entry_block(modeladmin, request, queryset):
+    """Through `kill_switch_release`, so an alert records who cleared it."""
+    changed = 0
+    for owner, accounts in _by_owner(queryset.filter(entries_blocked=True)):
+        kill_switch_release(owner=owner, accounts=accounts)
+        changed += len(accounts)
+    modeladmin.message_user(request, f"Cleared the entry block on {changed} account(s).")
+
+
+@admin.action(description="Reconcile with the broker (report only)", permissions=["change"])
+def reconcile(modeladmin, request, queryset):
+    for account in queryset:
+        report = reconciliation_report(account)
+        if report["ok"]:
+            modeladmin.message_user(request, f"{account.client_id}: broker and books agree.")
+            continue
+        parts = [
+            f"{m['tradingsymbol']} broker {m['broker_quantity']} / books {m['book_quantity']}"
+            for m in report["mismatches"]
+        ]
+        parts += [f"unknown order {o['tag']}" for o in report["unknown_orders"]]
+        text = report["error"] or "; ".join(parts)
+        modeladmin.message_user(request, f"{account.client_id}: {text}", level=messages.WARNING)
+
+
+BrokerAccountAdmin.actions = [block_entries, flatten_and_block, clear_entry_block, reconcile]

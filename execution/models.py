@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from config.money import DecimalJSONEncoder
+
 
 class Execution(models.Model):
     class Type(models.TextChoices):
@@ -41,7 +43,7 @@ class Execution(models.Model):
     total_legs = models.PositiveIntegerField(default=0)
     total_lots = models.PositiveIntegerField(default=0)
     brokers_involved = models.JSONField(default=list, blank=True)
-    execution_results = models.JSONField(default=dict, blank=True)
+    execution_results = models.JSONField(default=dict, blank=True, encoder=DecimalJSONEncoder)  # money stays exact
     error = models.TextField(blank=True, default="")
     enqueued_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(
@@ -105,7 +107,7 @@ class Order(models.Model):
     broker_account = models.ForeignKey("brokers.BrokerAccount", on_delete=models.PROTECT, related_name="orders")
     leg = models.ForeignKey("strategies.Leg", on_delete=models.SET_NULL, null=True, blank=True, related_name="orders")
     leg_no = models.PositiveSmallIntegerField()
-    instrument = models.ForeignKey("brokers.Instrument", on_delete=models.PROTECT, related_name="orders")
+    instrument = models.ForeignKey("market.Instrument", on_delete=models.PROTECT, related_name="orders")
     side = models.CharField(max_length=4, choices=Side.choices)
     lots = models.PositiveIntegerField()
     quantity = models.PositiveIntegerField()
@@ -175,7 +177,7 @@ class Fill(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="fills")
     strategy = models.ForeignKey("strategies.Strategy", on_delete=models.PROTECT, related_name="fills")
     broker_account = models.ForeignKey("brokers.BrokerAccount", on_delete=models.PROTECT, related_name="fills")
-    instrument = models.ForeignKey("brokers.Instrument", on_delete=models.PROTECT, related_name="fills")
+    instrument = models.ForeignKey("market.Instrument", on_delete=models.PROTECT, related_name="fills")
     side = models.CharField(max_length=4, choices=Side.choices)
     quantity = models.PositiveIntegerField()
     price = models.DecimalField(max_digits=12, decimal_places=2)
@@ -200,7 +202,7 @@ class Position(models.Model):
 
     strategy = models.ForeignKey("strategies.Strategy", on_delete=models.PROTECT, related_name="positions")
     broker_account = models.ForeignKey("brokers.BrokerAccount", on_delete=models.PROTECT, related_name="positions")
-    instrument = models.ForeignKey("brokers.Instrument", on_delete=models.PROTECT, related_name="positions")
+    instrument = models.ForeignKey("market.Instrument", on_delete=models.PROTECT, related_name="positions")
     net_quantity = models.IntegerField(default=0, help_text="Positive long, negative short")
     average_price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     realized_pnl = models.DecimalField(max_digits=16, decimal_places=2, default=0)

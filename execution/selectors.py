@@ -49,3 +49,13 @@ def order_timeline(orders) -> dict:
     for event in OrderEvent.objects.filter(order_id__in=list(by_order)).order_by("at", "id"):
         by_order[event.order_id].append(event)
     return by_order
+
+
+def held_contracts():
+    """The feed's demand from the books (registered in `ExecutionConfig.ready`): every open position's contract,
+    active or not, as a lazy subquery the feed runs inside its own queries."""
+    from market.feed import QuoteDemand
+
+    from .models import Position
+
+    return QuoteDemand(held=Position.objects.exclude(net_quantity=0).values("instrument_id"))

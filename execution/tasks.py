@@ -1,22 +1,10 @@
 """Thin Celery entry points: they take ids, call a service, and hold no logic of their own."""
 
-from contextlib import contextmanager
-
-from celery import current_app, shared_task
+from celery import shared_task
 from django.utils import timezone
 
+from .dispatch import batch_sender, execution_send
 from .services import lifecycle, monitors, placement, readiness, reconciliation, schedule, session_readiness
-
-
-def _send(execution_id, due_at):
-    run_execution.apply_async(args=[str(execution_id)], eta=due_at)
-
-
-@contextmanager
-def sender():
-    """A `send(batch_id, eta)` that publishes every message of a tick over one broker connection."""
-    with current_app.producer_or_acquire() as producer:
-        yield lambda batch_id, due_at: run_batch.apply_async(args=[str(batch_id)], eta=due_at, producer=producer)
 
 
 @shared_task(ignore_result=True)
@@ -25,11 +13,11 @@ def tick():
     fill depends on the feed loop staying alive), reconcile unknown orders, run the monitors."""
     now = timezone.now()
     schedule.executions_materialize(now=now)
-    with sender() as send:
+    with batch_sender() as send:
         schedule.executions_enqueue(now=now, send=send)
     lifecycle.orders_work(now=now)
     reconciliation.orders_reconcile(now=now)
-    monitors.run_all(now=now, send=_send)
+    monitors.run_all(now=now, send=execution_send)
     session_readiness.sessions_readiness_alert(now=now)
 
 
@@ -54,3 +42,18 @@ def calendar_readiness():
 def housekeeping():
     """Nightly: executions still SCHEDULED after their day are marked MISSED with an alert."""
     monitors.close_out_stale(now=timezone.now())
+
+
+def check_stop_losses():
+    """After every feed cycle (`run_feed` calls it; registered in `ExecutionConfig.ready`): stop-losses are
+    checked on every fresh price, not only on the minute tick; an exit they create runs in the worker through
+    the same path as every execution."""
+    for execution in monitors.stop_loss_check(now=timezone.now()):
+        execution_send(execution.pk)
+
+
+def sync_working_orders():
+    """After every feed cycle (`run_feed` calls it; registered in `ExecutionConfig.ready`): while any order works
+    at a broker, its state is pulled every second (one status call per account with working orders), then the
+    chase pass moves each working execution on; nothing but one EXISTS query when no order works."""
+    lifecycle.orders_work()

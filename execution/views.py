@@ -15,22 +15,17 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from brokers.models import BrokerAccount
-from brokers.quotes import is_stale
 from config.exceptions import ConflictError, DomainError
 from market import calendar
 from market import selectors as market_selectors
+from market.quotes import is_stale
 from strategies.models import Strategy
 
 from . import selectors
+from .dispatch import execution_send
 from .models import Alert, Execution, Order
 from .services import killswitch, monitors, schedule
 from .services.orders import WORKING as WORKING_ORDERS
-
-
-def _send(execution_id, due_at=None):
-    from .tasks import run_execution
-
-    run_execution.delay(str(execution_id))
 
 
 def _today():
@@ -204,7 +199,7 @@ def manual_run(request):
             execution = schedule.execution_manual_create(
                 strategy=strategy, execution_type=kind, force=request.POST.get("force") == "on", now=timezone.now()
             )
-            transaction.on_commit(lambda: _send(execution.pk))
+            transaction.on_commit(lambda: execution_send(execution.pk))
     except ConflictError as exc:
         messages.warning(request, f"{exc.message} Tick “Run again anyway” to place another one.")
         return redirect(_next_url(request))
@@ -375,7 +370,7 @@ def kill_switch(request):
             flatten=request.POST.get("flatten") == "on",
             reason="engaged from the dashboard",
             now=timezone.now(),
-            send=_send,
+            send=execution_send,
         )
         messages.warning(request, f"Kill switch engaged: entries blocked; {len(exits)} exit(s) started.")
     return redirect("execution:dashboard")

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from .calendar import EXCHANGE_TZ
 from .horizon import HolidayFileError, horizon_status
-from .models import CalendarHorizon, Holiday, TradingSession
+from .models import CalendarHorizon, Holiday, Instrument, Quote, TradingSession
 from .selectors import readiness_message
 from .services import holidays_import
 
@@ -43,6 +43,34 @@ class TradingSessionAdmin(admin.ModelAdmin):
     list_filter = ["exchange"]
     search_fields = ["note"]
     date_hierarchy = "date"
+
+
+@admin.register(Instrument)
+class InstrumentAdmin(admin.ModelAdmin):
+    list_display = [
+        "tradingsymbol",
+        "exchange",
+        "underlying",
+        "expiry",
+        "strike",
+        "option_type",
+        "lot_size",
+        "freeze_quantity",
+        "active",
+    ]
+    list_filter = ["kind", "exchange", "underlying", "option_type", "active", "expiry"]
+    search_fields = ["tradingsymbol"]
+    ordering = ["underlying", "expiry", "strike", "option_type"]
+
+
+@admin.register(Quote)
+class QuoteAdmin(admin.ModelAdmin):
+    list_display = ["instrument", "ltp", "bid", "ask", "iv", "delta", "oi", "updated_at"]
+    list_filter = ["instrument__underlying", "instrument__option_type"]
+    search_fields = ["instrument__tradingsymbol"]
+    list_select_related = ["instrument"]
+    autocomplete_fields = ["instrument"]
+    date_hierarchy = "updated_at"
 
 
 class HolidayFileForm(forms.Form):

@@ -140,7 +140,7 @@ def _adjusted(nominal: Iterator[dt.date], start: dt.date, count: int, holidays: 
     return expiries
 
 
-def weekly_expiries(start: dt.date, weekday: int | str, count: int, holidays: Collection[dt.date]) -> list[dt.date]:
+def weekly_expiry_dates(start: dt.date, weekday: int | str, count: int, holidays: Collection[dt.date]) -> list[dt.date]:
     """The next `count` weekly expiries on or after `start`; one on a holiday moves to the previous trading day."""
     weekday = weekday_number(weekday)
 
@@ -153,7 +153,9 @@ def weekly_expiries(start: dt.date, weekday: int | str, count: int, holidays: Co
     return _adjusted(nominal(), start, count, holidays)
 
 
-def monthly_expiries(start: dt.date, weekday: int | str, count: int, holidays: Collection[dt.date]) -> list[dt.date]:
+def monthly_expiry_dates(
+    start: dt.date, weekday: int | str, count: int, holidays: Collection[dt.date]
+) -> list[dt.date]:
     """The next `count` monthly expiries (last such weekday of the month) on or after `start`, holiday-adjusted."""
     weekday = weekday_number(weekday)
 

@@ -1,10 +1,16 @@
-"""Read the calendar tables into the plain values `market.calendar` works on."""
+"""Reads of the market tables: the calendar as the plain values `market.calendar` works on, and the instrument
+master's figures per underlying."""
 
 import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
 
 from . import horizon
-from .calendar import Session
-from .models import CalendarHorizon, Exchange, Holiday, TradingSession
+from .calendar import EXCHANGE_TZ, Session
+from .models import CalendarHorizon, Exchange, Holiday, Instrument, Quote, TradingSession
 
 
 def holidays_between(exchange: str, start: dt.date, end: dt.date) -> set[dt.date]:
@@ -24,6 +30,39 @@ def sessions_between(exchange: str, start: dt.date, end: dt.date) -> dict[dt.dat
 def last_holiday_date(exchange: str) -> dt.date | None:
     """The latest recorded holiday of the exchange; past it, the calendar knows weekends only."""
     return Holiday.objects.filter(exchange=exchange).order_by("-date").values_list("date", flat=True).first()
+
+
+@dataclass(frozen=True)
+class UnderlyingSpec:
+    """What the lot arithmetic needs from the instrument master, for one underlying."""
+
+    underlying: str
+    lot_size: int | None  # of its nearest listed option contract; None when the master has none
+    freeze_quantity: int | None
+    spot: Decimal | None  # the index's last price; None when no quote has been seen
+
+
+def underlying_specs(underlyings, *, on: dt.date | None = None) -> dict[str, UnderlyingSpec]:
+    """Lot size, freeze quantity and spot per underlying, in one query whatever the count."""
+    on = on or timezone.now().astimezone(EXCHANGE_TZ).date()
+    nearest = Instrument.objects.filter(
+        underlying=OuterRef("underlying"), kind=Instrument.Kind.OPTION, active=True, expiry__gte=on
+    ).order_by("expiry", "id")
+    rows = (
+        Instrument.objects.filter(kind=Instrument.Kind.INDEX, underlying__in=set(underlyings))
+        .annotate(
+            option_lot_size=Subquery(nearest.values("lot_size")[:1]),
+            option_freeze=Subquery(nearest.values("freeze_quantity")[:1]),
+            spot=Subquery(Quote.objects.filter(instrument=OuterRef("pk")).values("ltp")[:1]),
+        )
+        .values("underlying", "option_lot_size", "option_freeze", "spot")
+    )
+    specs = {u: UnderlyingSpec(u, None, None, None) for u in underlyings}
+    for row in rows:
+        specs[row["underlying"]] = UnderlyingSpec(
+            row["underlying"], row["option_lot_size"], row["option_freeze"], row["spot"]
+        )
+    return specs
 
 
 def confirmed_until(exchange: str) -> dt.date | None:

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from allocations.admin import AllocationSummaryInline
+from config.admin_guard import OwnerChangeGuardMixin
 
 from .models import LEG_SETTINGS, WEEKDAYS, Leg, Strategy
 
@@ -66,7 +66,7 @@ class LegInline(admin.TabularInline):
     formfield_overrides = {models.JSONField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 36})}}
 
 
-class StrategyAdminForm(forms.ModelForm):
+class StrategyAdminForm(OwnerChangeGuardMixin, forms.ModelForm):
     entry_days = forms.MultipleChoiceField(choices=DAY_CHOICES, required=False, widget=forms.CheckboxSelectMultiple)
     exit_days = forms.MultipleChoiceField(choices=DAY_CHOICES, required=False, widget=forms.CheckboxSelectMultiple)
 
@@ -136,7 +136,7 @@ class StrategyAdmin(admin.ModelAdmin):
             },
         ),
     ]
-    inlines = [LegInline, AllocationSummaryInline]
+    inlines = [LegInline]  # allocations/admin.py adds its read-only summary (strategies must not import allocations)
     actions = ["pause_strategies", "activate_strategies"]
 
     def _set_status(self, request, queryset, *, from_status, to_status, verb):

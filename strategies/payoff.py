@@ -7,8 +7,8 @@ are at S = 0, at a strike, or unbounded above the highest strike (read off the s
 without limit, net short calls lose without limit); breakevens are the zero crossings between those points.
 
 Indicative prices: the builder has no live chain for a strategy that has not traded, so it prices each leg with
-Black–Scholes at a stated implied volatility, picks strikes with the execution engine's own rules (ATM rounding,
-ATM offset and strike distance from `execution.services.contracts`), and for a DELTA leg walks the strikes out
+Black–Scholes (`market.pricing`) at a stated implied volatility, picks strikes with the execution engine's own rules (ATM rounding,
+ATM offset and strike distance from `market.contracts`), and for a DELTA leg walks the strikes out
 of the money for the one whose Black–Scholes delta is closest to the target.
 """
 
@@ -18,10 +18,8 @@ import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from vollib.black_scholes import black_scholes
-from vollib.black_scholes.greeks.analytical import delta as bs_delta
-
-from execution.services.contracts import OPTION_TYPE, atm_strike, target_strike
+from market.contracts import OPTION_TYPE, atm_strike, round_to_tick, target_strike
+from market.pricing import black_scholes_delta, black_scholes_price, option_flag
 
 BUY, SELL = "BUY", "SELL"
 CE, PE = "CE", "PE"
@@ -157,22 +155,14 @@ def chart_points(legs: list[PayoffLeg], *, low, high) -> list[tuple[Decimal, Dec
 # --- indicative prices (Black–Scholes) ---------------------------------------------------------------------
 
 
-def flag(option_type: str) -> str:
-    return "c" if option_type == CE else "p"
-
-
-def round_to_tick(price: float) -> Decimal:
-    return max((Decimal(str(price)) / TICK).to_integral_value(rounding=ROUND_HALF_UP) * TICK, TICK)
-
-
 def premium(*, option_type: str, spot, strike, years: float, iv: float, rate: float) -> Decimal:
     """Black–Scholes price on the 0.05 tick grid (never below one tick, as a listed option trades)."""
-    value = black_scholes(flag(option_type), float(spot), float(strike), years, rate, iv)
-    return round_to_tick(float(value))
+    value = black_scholes_price(option_flag(option_type), float(spot), float(strike), years, rate, iv)
+    return round_to_tick(Decimal(str(value)), TICK)
 
 
 def delta(*, option_type: str, spot, strike, years: float, iv: float, rate: float) -> float:
-    return float(bs_delta(flag(option_type), float(spot), float(strike), years, rate, iv))
+    return black_scholes_delta(option_flag(option_type), float(spot), float(strike), years, rate, iv)
 
 
 def strike_for_delta(

@@ -2,10 +2,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from allocations.services import allocations_check_after_leg_change
 from config.exceptions import ConflictError, DomainError
 
 from .models import Leg, Strategy
+from .signals import legs_changed
 
 
 def strategy_create(*, owner, basket=None, **fields) -> Strategy:
@@ -68,7 +68,7 @@ def legs_create(*, strategy: Strategy, legs: list[dict]) -> list[Leg]:
             created = Leg.objects.bulk_create([Leg(strategy=strategy, **data) for data in legs])
     except IntegrityError:  # a concurrent request added the same leg_no
         raise ConflictError("Another request changed this strategy's legs; reload and try again.") from None
-    allocations_check_after_leg_change(strategy=strategy)
+    legs_changed.send(sender=Strategy, strategy=strategy)  # allocations may refuse (DomainError)
     Strategy.objects.filter(pk=strategy.pk).update(version=F("version") + 1)
     return created
 
@@ -81,7 +81,7 @@ def leg_update(*, leg: Leg, **changes) -> Leg:
     for key, value in changes.items():
         setattr(leg, key, value)
     leg.save()
-    allocations_check_after_leg_change(strategy=leg.strategy)
+    legs_changed.send(sender=Strategy, strategy=leg.strategy)  # allocations may refuse (DomainError)
     Strategy.objects.filter(pk=leg.strategy_id).update(version=F("version") + 1)
     return leg
 

@@ -19,10 +19,6 @@ from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseClientRedirect, HttpResponseClientRefresh
 
 from baskets.models import Basket
-from brokers.market import RISK_FREE_RATE, annual_volatility
-from brokers.models import Instrument
-from brokers.quotes import DATA_FILE
-from brokers.selectors import underlying_specs
 from config.exceptions import ConflictError, DomainError
 from config.pages import (
     domain_errors,
@@ -33,6 +29,10 @@ from config.pages import (
     split_errors,
     without_none,
 )
+from market.models import Instrument
+from market.pricing import RISK_FREE_RATE, annual_volatility
+from market.quotes import DATA_FILE
+from market.selectors import underlying_specs
 
 from . import payoff, selectors, services
 from .api.serializers import LegSerializer, StrategySerializer

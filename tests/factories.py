@@ -6,7 +6,8 @@ from django.contrib.auth import get_user_model
 
 from allocations.models import Allocation, LegOverride
 from baskets.models import Basket
-from brokers.models import Broker, BrokerAccount, Instrument
+from brokers.models import Broker, BrokerAccount
+from market.models import Instrument
 from strategies.models import Leg, Strategy
 
 

@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from allocations.models import Allocation, LegOverride
-from brokers.models import Broker, BrokerAccount, PaperFault, PaperOrder, Quote
+from brokers.models import Broker, BrokerAccount, PaperFault, PaperOrder
 from execution.models import Alert, Execution, Fill, Order, OrderEvent, Position
-from market.models import CalendarHorizon, Holiday, TradingSession
+from market.models import CalendarHorizon, Holiday, Quote, TradingSession
 from strategies.models import Strategy
 from tests.factories import (
     AllocationFactory,
@@ -30,7 +30,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-PROJECT_APPS = {"brokers", "baskets", "strategies", "allocations", "execution"}
+PROJECT_APPS = {"market", "brokers", "baskets", "strategies", "allocations", "execution"}
 PROJECT_MODELS = sorted(
     (model for model in admin.site._registry if model._meta.app_label in PROJECT_APPS),
     key=lambda model: model._meta.label,
@@ -113,8 +113,8 @@ def make_position():
 
 MAKERS = {
     "brokers.BrokerAccount": BrokerAccountFactory,
-    "brokers.Instrument": make_instrument,
-    "brokers.Quote": lambda: Quote.objects.create(
+    "market.Instrument": make_instrument,
+    "market.Quote": lambda: Quote.objects.create(
         instrument=make_instrument(), ltp=Decimal("101.50"), updated_at=timezone.now()
     ),
     "baskets.Basket": BasketFactory,

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from allocations.models import Allocation, LegOverride
 from baskets.models import Basket
-from brokers.models import BrokerAccount, Instrument, PaperOrder, Quote
+from brokers.models import BrokerAccount, PaperOrder
 from execution.models import Execution, Fill, Order, Position
-from market.models import Holiday, TradingSession
+from market.models import Holiday, Instrument, Quote, TradingSession
 from strategies.models import Leg, Strategy
 from tests.factories import (
     AllocationFactory,
@@ -118,7 +118,7 @@ def test_an_account_cannot_have_an_empty_client_id():
     refused(lambda: BrokerAccount.objects.create(owner=UserFactory(), client_id=""))
 
 
-# brokers.Instrument
+# market.Instrument
 
 
 def test_a_tradingsymbol_is_unique_within_an_exchange(instrument):

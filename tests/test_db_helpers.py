@@ -1,14 +1,16 @@
-"""config.db: the UNNEST insert and update write exactly what bulk_create and bulk_update would."""
+"""config.db: the UNNEST insert and update write exactly what bulk_create and bulk_update would, refuse what
+they would refuse, and fall back to them on SQLite."""
 
 import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError
+from django.db import DataError, IntegrityError, transaction
 
-from brokers.models import Instrument, PaperOrder
+from brokers.models import PaperOrder
 from config.db import bulk_insert, bulk_update
 from execution.models import Execution
+from market.models import Instrument
 from tests.factories import BrokerAccountFactory, StrategyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -111,3 +113,121 @@ def test_rows_for_keys_finds_exactly_the_keyed_rows_in_key_order(account, instru
     recent = rows_for_keys(PaperOrder, ["account_id", "tag"], keys, since=("created_at", cutoff), lock=True)
     assert [o.broker_order_id for o in recent] == ["P3", "Q1"]
     assert rows_for_keys(PaperOrder, ["account_id", "tag"], []) == []
+
+
+# Over-long strings, all-NULL columns, the quote upsert's SQL, and the fallbacks on other databases
+
+
+def test_bulk_insert_refuses_an_over_long_string_as_an_insert_would(account, instrument):
+    order = paper(account, instrument, 1)
+    order.tag = "T" * 30  # the column is varchar(20): the old varchar(20)[] cast cut this to 20 characters
+    with pytest.raises(DataError), transaction.atomic():
+        bulk_insert([order])
+    assert not PaperOrder.objects.exists()
+
+
+def test_bulk_update_refuses_an_over_long_string_as_an_update_would(account, instrument):
+    bulk_insert([paper(account, instrument, 1)])
+    order = PaperOrder.objects.get()
+    order.message = "M" * 201  # varchar(200)
+    with pytest.raises(DataError), transaction.atomic():
+        bulk_update([order], ["message"])
+    assert PaperOrder.objects.get().message == ""
+
+
+def test_a_string_of_exactly_the_column_length_is_written_whole(account, instrument):
+    order = paper(account, instrument, 1)
+    order.tag = "T" * 20
+    bulk_insert([order])
+    stored = PaperOrder.objects.get()
+    stored.message = "M" * 200
+    bulk_update([stored], ["message"])
+    assert PaperOrder.objects.values_list("tag", "message").get() == ("T" * 20, "M" * 200)
+
+
+def test_a_column_of_only_nulls_is_written_as_nulls(account, instrument):
+    orders = [paper(account, instrument, n) for n in (1, 2)]  # n % 3 != 0: no limit price on either
+    for order in orders:
+        order.average_price = None
+    bulk_insert(orders)
+    assert set(PaperOrder.objects.values_list("limit_price", "average_price")) == {(None, None)}
+    stored = list(PaperOrder.objects.order_by("broker_order_id"))
+    for order in stored:
+        order.average_price, order.limit_price = Decimal("100.05"), None
+    bulk_update(stored, ["average_price", "limit_price"])
+    assert set(PaperOrder.objects.values_list("limit_price", "average_price")) == {(None, Decimal("100.05"))}
+
+
+def test_the_quote_upsert_quotes_identifiers_and_casts_to_base_types(instrument):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from market.feed import Tick, quotes_upsert
+    from market.models import Quote
+
+    at = dt.datetime(2026, 11, 23, 4, 0, tzinfo=dt.UTC)
+    with CaptureQueriesContext(connection) as queries:
+        quotes_upsert(ticks=[Tick(instrument.pk, Decimal("101.05"), oi=None)], at=at)
+        quotes_upsert(ticks=[Tick(instrument.pk, Decimal("102.10"), Decimal("102"), Decimal("102.2"))], at=at)
+    sql = queries.captured_queries[0]["sql"]
+    assert len(queries.captured_queries) == 2
+    assert 'INSERT INTO "brokers_quote" ("instrument_id", "ltp"' in sql and 'ON CONFLICT ("instrument_id")' in sql
+    assert "numeric(" not in sql and "varchar(" not in sql
+    assert Quote.objects.values_list("ltp", "bid", "ask", "oi").get() == (
+        Decimal("102.10"), Decimal("102.00"), Decimal("102.20"), None,
+    )  # fmt: skip
+
+
+SQLITE_SCRIPT = r"""
+import datetime as dt, json, os
+from decimal import Decimal
+import django
+django.setup()
+from django.contrib.auth import get_user_model
+from django.db import connection
+from brokers.models import BrokerAccount, PaperOrder
+from config.db import bulk_insert, bulk_update, rows_for_keys
+from market.models import Instrument
+
+assert connection.vendor == "sqlite"
+with connection.schema_editor() as editor:
+    for model in (get_user_model(), BrokerAccount, Instrument, PaperOrder):
+        editor.create_model(model)
+user = get_user_model().objects.create(username="u")
+account = BrokerAccount.objects.create(owner=user, client_id="PAPER1")
+instrument = Instrument.objects.create(exchange="NFO", tradingsymbol="X", kind="OPTION", underlying="NIFTY",
+    expiry=dt.date(2026, 11, 24), strike=26000, option_type="CE")
+orders = [PaperOrder(account=account, broker_order_id=f"P{n}", tag=f"TAG{n}", instrument=instrument, side="BUY",
+    quantity=65, order_type="MARKET", limit_price=None, status="OPEN", fills=[]) for n in (1, 2, 3)]
+result = {"inserted": bulk_insert(orders), "again": bulk_insert(orders[:1], ignore_conflicts=True)}
+stored = list(PaperOrder.objects.order_by("broker_order_id"))
+for order in stored:
+    order.status, order.filled_quantity, order.average_price = "FILLED", 65, Decimal("100.05")
+result["updated"] = bulk_update(stored, ["status", "filled_quantity", "average_price"])
+result["rows"] = [list(map(str, row)) for row in PaperOrder.objects.order_by("broker_order_id").values_list(
+    "broker_order_id", "status", "filled_quantity", "average_price", "limit_price")]
+found = rows_for_keys(PaperOrder, ["account_id", "tag"], [(account.pk, "TAG3"), (account.pk, "NONE"), (account.pk, "TAG1")],
+    lock=True)
+result["found"] = sorted(o.broker_order_id for o in found)
+print(json.dumps(result))
+"""
+
+
+def test_the_helpers_fall_back_to_the_orm_on_sqlite():
+    """The embedded default runs on SQLite: there the helpers are bulk_create, bulk_update and an OR of keys."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "DATABASE_URL": "sqlite://:memory:", "DJANGO_SETTINGS_MODULE": "config.settings.test"}
+    done = subprocess.run(
+        [sys.executable, "-c", SQLITE_SCRIPT], cwd=root, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["inserted"] == 3 and result["again"] is None and result["updated"] == 3
+    assert result["rows"] == [[f"P{n}", "FILLED", "65", "100.05", "None"] for n in (1, 2, 3)]
+    assert result["found"] == ["P1", "P3"]

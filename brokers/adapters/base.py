@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
@@ -162,3 +163,27 @@ REQUIRED_CREDENTIALS = {
     "ZERODHA": ("api_key", "api_secret"),
     "ANGELONE": ("api_key", "client_code", "pin", "totp_secret"),
 }
+
+# Keys an account of each broker may also hold (sessions, logins, algo registration). With REQUIRED_CREDENTIALS this
+# is the whitelist: any other key is refused, so nothing unexpected is stored encrypted. Add a broker's keys here.
+OPTIONAL_CREDENTIALS = {
+    "PAPER": (),
+    "ZERODHA": ("access_token", "refresh_token", "public_token", "user_id", "password", "totp_secret", "algo_id"),
+    "ANGELONE": ("access_token", "refresh_token", "feed_token", "algo_id"),
+}
+# The stored credentials (as compact JSON) are capped at this size.
+CREDENTIALS_MAX_BYTES = 4096
+
+
+def credentials_errors(broker: str, credentials: dict) -> dict[str, list[str]]:
+    """{key or "credentials": [message]} for credentials the broker cannot take; {} when they are fine."""
+    allowed = (*REQUIRED_CREDENTIALS.get(broker, ()), *OPTIONAL_CREDENTIALS.get(broker, ()))
+    errors = {
+        key: [f"Not a {broker} credential; allowed: {', '.join(allowed) or 'none'}."]
+        for key in sorted(credentials)
+        if key not in allowed
+    }
+    size = len(json.dumps(credentials, separators=(",", ":")).encode())
+    if size > CREDENTIALS_MAX_BYTES:
+        errors["credentials"] = [f"Credentials are {size} bytes; at most {CREDENTIALS_MAX_BYTES} are stored."]
+    return errors

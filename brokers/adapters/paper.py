@@ -14,9 +14,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from config.db import bulk_insert, rows_for_keys
+from market.models import Instrument
+from market.quotes import quote_for_fill
 
-from ..models import Instrument, PaperFault, PaperOrder
-from ..quotes import quote_for_fill
+from ..models import PaperFault, PaperOrder
 from .base import (
     BrokerError,
     BrokerTimeout,

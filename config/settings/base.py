@@ -27,17 +27,22 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_htmx",
     "axes",
+    "csp",
+    "drf_spectacular_sidecar",
+    "accounts",
     "market",
     "brokers",
     "baskets",
     "strategies",
     "allocations",
     "execution",
+    "limits",
     "analytics",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -112,7 +117,7 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "accounts.authentication.VersionedJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -123,13 +128,20 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"login": env("LOGIN_THROTTLE_RATE", default="10/min")},
     "COERCE_DECIMAL_TO_STRING": False,
     "DEFAULT_PARSER_CLASSES": ["config.api.JSONParser"],
+    # Reverse proxies in front of the app whose X-Forwarded-For is trusted; 0 = use the peer address only, so
+    # a client cannot pick its own identity for the login throttle (django-axes reads the same setting).
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
+    # Short: logout and revocation end refresh tokens at once, a stolen access token lives at most this long
+    # (revocation through the token version also ends access tokens at once).
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=5)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
+    "TOKEN_OBTAIN_SERIALIZER": "accounts.api.serializers.VersionedTokenObtainPairSerializer",
+    "TOKEN_REFRESH_SERIALIZER": "accounts.api.serializers.VersionedTokenRefreshSerializer",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Options platform API",
@@ -138,6 +150,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Swagger UI from this site's static files (drf-spectacular-sidecar): no CDN, works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "WeekdayEnum": "strategies.models.WEEKDAYS",
         "StrikeMethodEnum": "strategies.models.Leg.EntryBy",
@@ -157,6 +173,30 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "config.auth.client_ip"
+
+# The login throttle counts in this cache. The embedded default runs one web process: a per-process cache
+# will do. Production must share it between every web process: production.py uses Redis from REDIS_URL.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Content-Security-Policy (django-csp) on every response: scripts and styles from this site only (no CDN);
+# inline style attributes are allowed, inline scripts are not. CSP_REPORT_ONLY=true to try a change first.
+_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "font-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'"],
+}
+if env.bool("CSP_REPORT_ONLY", default=False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": _CSP}
+else:
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": _CSP}
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
 CELERY_TASK_IGNORE_RESULT = True
@@ -177,6 +217,14 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": CELERY_QUEUE_DIR,
         "control_folder": str(Path(CELERY_QUEUE_DIR) / "control"),
     }
+
+# Size limits per account (limits app): ops override them per account or per user in the admin.
+TRADING_LIMITS = {
+    "max_lots_per_leg": env.int("LIMIT_MAX_LOTS_PER_LEG", default=100),
+    "max_lots_per_execution": env.int("LIMIT_MAX_LOTS_PER_EXECUTION", default=400),
+    "max_orders_per_execution": env.int("LIMIT_MAX_ORDERS_PER_EXECUTION", default=100),
+    "max_margin_percent": env.float("LIMIT_MAX_MARGIN_PERCENT", default=90.0),
+}
 
 # Execution engine knobs (seconds).
 EXECUTION_LATENESS_BUDGET_SECONDS = env.int("EXECUTION_LATENESS_BUDGET_SECONDS", default=30)

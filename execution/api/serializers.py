@@ -4,8 +4,8 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from brokers.quotes import is_stale
 from config.api import HHMMField, MoneyField, RejectUnknownFieldsMixin, StrictBooleanField
+from market.quotes import is_stale
 
 from ..models import Execution, Order, Position
 

@@ -16,6 +16,7 @@ from market import selectors as market_selectors
 from strategies.models import Strategy
 
 from .. import selectors
+from ..dispatch import execution_send
 from ..models import Alert
 from ..services import killswitch, monitors, schedule
 from .serializers import (
@@ -144,8 +145,6 @@ class ManualExecution(APIView):
         },
     )
     def post(self, request):
-        from ..tasks import run_execution
-
         body = ManualExecutionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         strategy = Strategy.objects.filter(owner=request.user, pk=body.validated_data["strategy_id"]).first()
@@ -159,7 +158,7 @@ class ManualExecution(APIView):
                     force=body.validated_data["force"],
                     now=timezone.now(),
                 )
-                transaction.on_commit(lambda: run_execution.delay(str(execution.pk)))
+                transaction.on_commit(lambda: execution_send(execution.pk))
         except ConflictError as exc:
             raise ConflictError(f"{exc.message} Send force=true to run another.") from exc
         execution.refresh_from_db()
@@ -202,12 +201,6 @@ class OrderList(generics.ListAPIView):
         return queryset
 
 
-def _send(execution_id, due_at):
-    from ..tasks import run_execution
-
-    run_execution.delay(str(execution_id))
-
-
 def _engage(request, accounts):
     if not isinstance(request.data, dict):
         raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object (or no body)."]})
@@ -219,7 +212,7 @@ def _engage(request, accounts):
         flatten=body.validated_data["flatten"],
         reason=body.validated_data["reason"],
         now=timezone.now(),
-        send=_send,
+        send=execution_send,
     )
     result = {
         "accounts": [a.client_id for a in accounts],

@@ -1,8 +1,8 @@
 """Writes of the execution engine, one module per concern:
 
 schedule   materialize and enqueue due executions (the minute tick), the computed schedule
-contracts  expiry and strike resolution from the instrument master and the quote chain
-plan       load a strategy's plan in a fixed number of queries and turn it into order intents
+plan       load a strategy's plan in a fixed number of queries and turn it into order intents (contract
+           arithmetic: market.contracts)
 risk       pre-trade checks per allocation
 claims     claim executions (token + lease, renewed) and orders (PENDING -> SENT with a send token)
 placement  run a batch: plan, write intents, place per account in parallel (executions_run, batch_run)

@@ -6,9 +6,9 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from brokers.quotes import is_stale
 from config.db import bulk_insert, bulk_update, rows_for_keys
 from market.calendar import EXCHANGE_TZ
+from market.quotes import is_stale
 
 from ..models import Fill, Position
 

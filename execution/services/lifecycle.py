@@ -34,14 +34,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from brokers.adapters.base import BrokerError, OrderResult, adapter_for
-from brokers.quotes import is_stale, simulated_quote, view
 from config.db import bulk_insert
+from market.contracts import slices
+from market.quotes import is_stale, simulated_quote, view
 from strategies.models import Leg, Strategy
 
 from ..models import Alert, Execution, Order, OrderEvent, Position
 from .alerts import alert_new
 from .claims import broker_call, lease
-from .contracts import slices
 from .plan import order_tag
 from .sync import orders_sync, results_apply
 

@@ -15,9 +15,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from brokers.adapters.base import BrokerError, adapter_for
-from brokers.models import BrokerAccount, Instrument, Quote
-from brokers.quotes import is_stale
+from brokers.models import BrokerAccount
+from config.money import exact
 from market.calendar import EXCHANGE_TZ, REGULAR_CLOSE, REGULAR_OPEN
+from market.models import Instrument, Quote
+from market.quotes import is_stale
 from strategies.models import Leg, Strategy
 
 from ..models import Alert, Execution, Order, Position
@@ -86,10 +88,10 @@ def stop_loss_check(*, now: dt.datetime) -> list[Execution]:
                 "leg_no": leg.leg_no,
                 "client_id": position.broker_account.client_id,
                 "tradingsymbol": position.instrument.tradingsymbol,
-                "average_price": float(position.average_price),
-                "stop_loss": float(leg.stop_loss),
-                "trigger_price": float(trigger),
-                "ltp": float(ltp),
+                "average_price": position.average_price,
+                "stop_loss": leg.stop_loss,
+                "trigger_price": trigger,
+                "ltp": ltp,
             }
             key = f"SL:{position.pk}:{now.astimezone(EXCHANGE_TZ).date()}"
             execution = exit_create(strategy=position.strategy, positions=[position], key=key, now=now, cause=cause)
@@ -157,8 +159,8 @@ def daily_loss_check(*, now: dt.datetime) -> list[Execution]:
         cause = {
             "kind": "MAX_DAILY_LOSS",
             "client_id": account.client_id,
-            "pnl": float(pnl.total),
-            "limit": float(limit),
+            "pnl": pnl.total,
+            "limit": exact(limit),
         }
         execution = exit_create(
             strategy=strategy, positions=open_, key=f"DL:{strategy_id}:{account_id}:{today}", now=now, cause=cause

@@ -19,8 +19,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from brokers.adapters.base import BrokerError, BrokerTimeout, OrderRequest, OrderResult, adapter_for
-from brokers.models import BrokerAccount, Instrument
+from brokers.models import BrokerAccount
 from config.db import bulk_insert, bulk_update
+from market.models import Instrument
 
 from ..models import Execution, Order
 from .claims import Leases, broker_call, claimed, executions_claim, orders_claim, sent_grace

@@ -17,17 +17,19 @@ from allocations.models import Allocation, LegOverride
 from allocations.selectors import allocation_lots
 from brokers.adapters.base import BrokerError, adapter_for
 from brokers.margin import LegQuantity, estimate_margin
-from brokers.models import BrokerAccount, Instrument
-from brokers.quotes import QuoteView, is_stale, simulated_quote, view
+from brokers.models import BrokerAccount
 from brokers.sessions import session_valid_at
 from config.db import rows_for_keys
+from market import contracts
 from market.calendar import EXCHANGE_TZ
+from market.contracts import Contract, ContractError
+from market.models import Instrument
+from market.quotes import QuoteView, is_stale, simulated_quote, view
 from strategies.models import Leg
 
 from ..models import Execution, Order, Position
-from . import books, contracts, risk
+from . import books, risk
 from .claims import broker_call
-from .contracts import Contract, ContractError
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +109,7 @@ def _contract(instrument: Instrument, now: dt.datetime, spot: Decimal, feed_seen
 
 
 def _delta_of(spot: Decimal, now: dt.datetime):
-    from brokers.market import implied_delta
+    from market.pricing import implied_delta
 
     def delta(contract: Contract) -> Decimal | None:
         quote = contract.quote
@@ -164,7 +166,7 @@ def chains_load(*, wanted: dict[str, list[Leg]], now: dt.datetime) -> dict[str, 
                 continue
             chain.spot = index_quote.ltp
         else:
-            from brokers.quotes import reference_spots
+            from market.quotes import reference_spots
 
             chain.spot = reference_spots().get(underlying)
             if chain.spot is None:
@@ -315,7 +317,7 @@ def entries_plan(*, executions: list[Execution], now: dt.datetime) -> dict:
     allocations_of: dict = {}
     for allocation in (
         Allocation.objects.filter(strategy_id__in=strategy_ids, status=Allocation.Status.ACTIVE)
-        .select_related("broker_account", "strategy__basket")
+        .select_related("broker_account", "strategy__basket", *risk.SIZE_LIMITS_RELATED)
         .prefetch_related(Prefetch("leg_overrides", queryset=LegOverride.objects.select_related("leg")))
         .order_by("priority", "broker_account__client_id")
     ):
@@ -425,8 +427,12 @@ def _plan_account(plan: AccountPlan, execution, by_no: dict, resolved: dict, spo
             ),
             position_value=value,
             margin=spot_margin,
-            funds=funds.of(account) if limits.get("max_margin_utilization") is not None else None,
+            # the size limit max_margin_percent needs the funds whenever the margin is known
+            funds=funds.of(account) if spot_margin is not None or limits.get("max_margin_utilization") is not None else None,
+            lots_per_leg={r.leg_no: r.final_lots for r in plan.legs},
+            client_id=account.client_id,
         ),
+        size_limits=risk.size_limits(account),
     )  # fmt: skip
     if reason:
         raise AccountSkip(f"risk limit: {reason}")

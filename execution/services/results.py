@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from brokers.adapters.base import OrderResult
 from config.db import bulk_update
+from config.money import exact
 
 from ..models import Alert, Execution, Order
 from .alerts import alert_new
@@ -116,7 +117,7 @@ def broker_results(execution: Execution, plan: Plan | None, orders: list[Order])
                     "tradingsymbol": result.tradingsymbol if result else base.get("tradingsymbol"),
                     "base_lots": result.base_lots if result else base.get("base_lots"),
                     "final_lots": result.final_lots if result else base.get("final_lots"),
-                    "multiplier_applied": float(result.multiplier_applied)
+                    "multiplier_applied": exact(result.multiplier_applied)
                     if result and result.multiplier_applied is not None
                     else base.get("multiplier_applied"),
                     "quantity": quantity,
@@ -141,7 +142,7 @@ def broker_results(execution: Execution, plan: Plan | None, orders: list[Order])
             {
                 "client_id": client_id,
                 "broker": (account_plan.account.broker if account_plan else prior.get("broker")),
-                "lot_multiplier": float(allocation.strategy_lots_multiplier)
+                "lot_multiplier": exact(allocation.strategy_lots_multiplier)
                 if allocation and allocation.strategy_lots_multiplier is not None
                 else prior.get("lot_multiplier"),
                 "total_lots": sum(leg["final_lots"] or 0 for leg in legs),
@@ -223,7 +224,7 @@ def _finish(
         "failed_orders": failed,
         "unknown_orders": unknown,
         "open_orders": open_,
-        "total_premium": float(premium),
+        "total_premium": exact(premium),
         "execution_time_ms": round((time.monotonic() - started) * 1000),
     }
     alerts = []

@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from brokers.models import Instrument, Quote
+from market.models import Instrument, Quote
 from tests.factories import BrokerAccountFactory, OptionInstrumentFactory
 
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 from analytics.charges import order_charges
 from analytics.models import DailyMark
 from analytics.services import marks_nightly, marks_rebuild
-from brokers.models import Quote
 from execution.models import Fill
+from market.models import Quote
 from strategies.models import Strategy
 
 from .week import IST, WEEK, gross_of_day, trading_week

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from analytics.models import IntradayMark
 from analytics.services import intraday_marks_sample, marks_rebuild
-from brokers.models import Quote
+from market.models import Quote
 
 from .week import IST, WEEK, trading_week
 

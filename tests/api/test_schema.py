@@ -7,6 +7,7 @@ from drf_spectacular.validation import validate_schema
 IMPLEMENTED = {
     "/api/v1/auth/token/": {"post"},
     "/api/v1/auth/token/refresh/": {"post"},
+    "/api/v1/auth/logout/": {"post"},
     "/api/v1/broker-accounts/": {"get", "post"},
     "/api/v1/broker-accounts/{client_id}/": {"get", "put", "patch", "delete"},
     "/api/v1/broker-accounts/{client_id}/check/": {"post"},

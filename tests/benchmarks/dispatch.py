@@ -45,7 +45,7 @@ def setup(n: int, boundary: dt.datetime):
     call_command("migrate", verbosity=0)
     for model in (Alert, Fill, Position, Order, PaperOrder, Execution, Allocation, Leg, Strategy, BrokerAccount):
         model.objects.all().delete()
-    from brokers.models import Instrument, Quote
+    from market.models import Instrument, Quote
 
     Quote.objects.all().delete()
     Instrument.objects.all().delete()
@@ -207,9 +207,9 @@ def main():
     from django.utils import timezone
 
     from brokers.models import PaperOrder
+    from execution.dispatch import batch_sender as sender
     from execution.models import Execution, Order
     from execution.services import schedule
-    from execution.tasks import sender
 
     redis.Redis.from_url(os.environ["CELERY_BROKER_URL"]).flushdb()
     now = timezone.now()

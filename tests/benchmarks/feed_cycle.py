@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/opl_feed_bench")
 
-UNDERLYINGS = [  # (underlying, index symbol, strike step, spot): spots match brokers/data/underlyings.json
+UNDERLYINGS = [  # (underlying, index symbol, strike step, spot): spots match market/data/underlyings.json
     ("NIFTY", "NIFTY 50", 50, 26000),
     ("BANKNIFTY", "NIFTY BANK", 100, 59000),
     ("FINNIFTY", "NIFTY FIN SERVICE", 50, 27500),
@@ -71,9 +71,10 @@ def setup_data() -> None:
     from django.core.management import call_command
     from django.utils import timezone
 
-    from brokers.models import Broker, BrokerAccount, Instrument
+    from brokers.models import Broker, BrokerAccount
     from execution.models import Position
     from market.calendar import EXCHANGE_TZ
+    from market.models import Instrument
     from strategies.models import Leg, Strategy
 
     call_command("migrate", verbosity=0)
@@ -153,8 +154,8 @@ def bench_cycles(cycles: int) -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from brokers.feed import PaperFeed, instruments_to_quote, quotes_upsert
-    from brokers.models import Quote
+    from market.feed import PaperFeed, instruments_to_quote, quotes_upsert
+    from market.models import Quote
 
     feed = PaperFeed(seed=1)
     start = timezone.now().replace(microsecond=0)
@@ -192,7 +193,7 @@ def bench_cycles(cycles: int) -> None:
 
 
 def bench_drift(seconds: int) -> None:
-    from brokers.feed import CycleReport, PaperFeed, run_feed_loop
+    from market.feed import CycleReport, PaperFeed, run_feed_loop
 
     reports: list[CycleReport] = []
     print(f"Real 1-second loop for {seconds} cycles ...", flush=True)

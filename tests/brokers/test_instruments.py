@@ -14,7 +14,7 @@ from brokers.instruments import (
     parse_angel_scrip_master,
     parse_kite_instruments,
 )
-from brokers.models import Instrument
+from market.models import Instrument
 from tests.factories import OptionInstrumentFactory
 
 AS_OF = dt.date(2026, 11, 23)

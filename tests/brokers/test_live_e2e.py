@@ -7,11 +7,12 @@ import pytest
 import time_machine
 
 from brokers import sessions
-from brokers.models import BrokerAccount, Instrument
+from brokers.models import BrokerAccount
 from execution.models import Alert, Execution, Fill, Order, Position
 from execution.services import monitors
 from execution.services.placement import execution_run
 from execution.services.sync import orders_sync_all
+from market.models import Instrument
 from tests.brokers.conftest import ANGEL, KITE
 from tests.execution.conftest import MONDAY_0930, make_chain, new_execution
 

@@ -7,10 +7,10 @@ import pytest
 
 from brokers import sessions
 from brokers.fakes.dumps import kite_csv
-from brokers.feed import FeedInstrument
 from brokers.instruments import load_zerodha_instruments
 from brokers.live_feed import KiteFeed, live_feed_source
-from brokers.models import Instrument
+from market.feed import FeedInstrument
+from market.models import Instrument
 from tests.brokers.conftest import KITE, MONDAY_1000
 from tests.factories import BrokerAccountFactory, OptionInstrumentFactory
 

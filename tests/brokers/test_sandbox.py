@@ -11,7 +11,8 @@ from brokers import sandbox, services
 from brokers.adapters.base import adapter_for
 from brokers.adapters.live import broker_symbol
 from brokers.fakes.process import free_port
-from brokers.models import BrokerAccount, Instrument
+from brokers.models import BrokerAccount
+from market.models import Instrument
 from tests.execution.conftest import make_chain
 from tests.factories import UserFactory
 

@@ -107,7 +107,7 @@ def test_trader_builds_allocates_enters_and_exits_the_iron_condor(live_server, p
 
     def run(kind):
         page.goto(f"{base}/schedule/")
-        page.select_option("#id_strategy", label="Weekly Iron Condor NIFTY")
+        page.select_option("#id_strategy", label="Weekly Iron Condor NIFTY (paper)")  # its accounts are paper
         page.select_option("#id_execution_type", kind)
         page.check("input[name=force]")
         page.click("[data-testid=manual-run]")

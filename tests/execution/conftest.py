@@ -6,8 +6,8 @@ import time_machine
 from django.utils import timezone
 
 from allocations.models import Allocation, LegOverride
-from brokers.market import option_quote
-from brokers.models import Instrument, Quote
+from market.models import Instrument, Quote
+from market.pricing import option_quote
 from tests.factories import BrokerAccountFactory, UserFactory, iron_condor
 
 # Monday 23 Nov 2026, 09:30 IST = 04:00 UTC; NIFTY weekly expiry Tuesday 24 Nov (and 1 Dec).

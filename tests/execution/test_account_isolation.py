@@ -7,10 +7,11 @@ import pytest
 
 from allocations.models import Allocation
 from brokers.adapters import paper
-from brokers.models import BrokerAccount, Instrument
+from brokers.models import BrokerAccount
 from execution.models import Execution, Order, Position
 from execution.services import plan
 from execution.services.placement import execution_run
+from market.models import Instrument
 
 from .conftest import MONDAY_0930, make_chain, new_execution
 

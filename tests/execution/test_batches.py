@@ -10,10 +10,11 @@ from django.test.utils import CaptureQueriesContext
 
 from allocations.models import Allocation
 from brokers.adapters.base import BrokerError, OrderRequest, adapter_for
-from brokers.models import Instrument, PaperOrder
+from brokers.models import PaperOrder
 from execution.models import Execution, Fill, Order, Position
 from execution.services.placement import execution_run, executions_run
 from execution.services.plan import entries_plan
+from market.models import Instrument
 from strategies.models import Leg
 from tests.factories import BrokerAccountFactory, LegFactory, StrategyFactory, iron_condor
 

@@ -6,11 +6,12 @@ from decimal import Decimal
 
 import pytest
 
-from brokers.models import BrokerAccount, PaperFault, PaperOrder, Quote
+from brokers.models import BrokerAccount, PaperFault, PaperOrder
 from execution.models import Alert, Execution, Order, OrderEvent, Position
 from execution.services import monitors
 from execution.services.lifecycle import orders_work
 from execution.services.placement import execution_run
+from market.models import Quote
 
 from .conftest import MONDAY_0930, make_chain, new_execution
 

@@ -7,11 +7,12 @@ from decimal import Decimal
 import pytest
 import time_machine
 
-from brokers.market import option_quote
-from brokers.models import BrokerAccount, Instrument, PaperOrder, Quote
+from brokers.models import BrokerAccount, PaperOrder
 from execution.models import Alert, Execution, Order, Position
 from execution.services import killswitch, monitors
 from execution.services.placement import execution_run
+from market.models import Instrument, Quote
+from market.pricing import option_quote
 from tests.factories import LegFactory, StrategyFactory
 
 from .conftest import MONDAY_0930, make_chain, new_execution

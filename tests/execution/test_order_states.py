@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 def order(frozen, condor):
     make_chain()
     execution = new_execution(condor)
-    from brokers.models import Instrument
+    from market.models import Instrument
 
     return Order.objects.create(
         execution=execution,

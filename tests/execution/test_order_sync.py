@@ -7,10 +7,11 @@ import pytest
 import time_machine
 
 from brokers.adapters.base import BrokerError, FillReport, OrderRequest, OrderResult, adapter_for
-from brokers.models import BrokerAccount, Instrument, PaperOrder, Quote
+from brokers.models import BrokerAccount, PaperOrder
 from execution.models import Fill, Order, OrderEvent, Position
 from execution.services import monitors
 from execution.services.sync import orders_sync, orders_sync_all
+from market.models import Instrument, Quote
 
 from .conftest import MONDAY_0930, make_chain, new_execution
 

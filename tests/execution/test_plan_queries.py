@@ -41,7 +41,9 @@ def queries_for_plan(strategy):
     return len(ctx.captured_queries), plan
 
 
-def test_plan_queries_are_the_same_for_2_legs_1_account_and_8_legs_5_accounts(frozen, trader):
+def test_plan_queries_are_the_same_for_2_legs_1_account_and_8_legs_5_accounts(frozen, trader, settings):
+    # The ×5 account's estimated margin is above the default paper funds: within the margin size limit with more.
+    settings.PAPER_ACCOUNT_FUNDS = "100000000"
     make_chain()
     small, small_plan = queries_for_plan(strategy_with(trader, legs=2, accounts=1))
     large, large_plan = queries_for_plan(strategy_with(trader, legs=8, accounts=5))

@@ -6,11 +6,11 @@ from market.calendar import (
     CalendarError,
     due_instant,
     is_trading_day,
-    monthly_expiries,
+    monthly_expiry_dates,
     next_trading_days,
     previous_trading_day,
     session_for,
-    weekly_expiries,
+    weekly_expiry_dates,
 )
 
 D = dt.date
@@ -66,7 +66,7 @@ def test_next_trading_days_start_with_the_start_day_and_skip_closures():
 
 
 def test_weekly_expiries_fall_on_the_given_weekday():
-    assert weekly_expiries(D(2026, 11, 30), "TUESDAY", 3, NO_HOLIDAYS) == [
+    assert weekly_expiry_dates(D(2026, 11, 30), "TUESDAY", 3, NO_HOLIDAYS) == [
         D(2026, 12, 1),
         D(2026, 12, 8),
         D(2026, 12, 15),
@@ -74,25 +74,25 @@ def test_weekly_expiries_fall_on_the_given_weekday():
 
 
 def test_weekly_expiries_include_the_start_day_when_it_is_an_expiry():
-    assert weekly_expiries(D(2026, 12, 1), "TUESDAY", 1, NO_HOLIDAYS) == [D(2026, 12, 1)]
+    assert weekly_expiry_dates(D(2026, 12, 1), "TUESDAY", 1, NO_HOLIDAYS) == [D(2026, 12, 1)]
 
 
 def test_a_weekly_expiry_on_a_holiday_moves_to_the_previous_trading_day():
-    expiries = weekly_expiries(D(2026, 11, 30), "TUESDAY", 3, {D(2026, 12, 8)})
+    expiries = weekly_expiry_dates(D(2026, 11, 30), "TUESDAY", 3, {D(2026, 12, 8)})
     assert expiries == [D(2026, 12, 1), D(2026, 12, 7), D(2026, 12, 15)]
 
 
 def test_an_expiry_moved_before_the_start_day_is_no_longer_listed():
     # Tuesday 8 Dec is a holiday, so that week's contract expired on Monday 7 Dec.
-    assert weekly_expiries(D(2026, 12, 8), "TUESDAY", 1, {D(2026, 12, 8)}) == [D(2026, 12, 15)]
+    assert weekly_expiry_dates(D(2026, 12, 8), "TUESDAY", 1, {D(2026, 12, 8)}) == [D(2026, 12, 15)]
 
 
 def test_a_holiday_on_monday_and_tuesday_moves_the_expiry_to_friday():
-    assert weekly_expiries(D(2026, 12, 2), 1, 1, {D(2026, 12, 7), D(2026, 12, 8)}) == [D(2026, 12, 4)]
+    assert weekly_expiry_dates(D(2026, 12, 2), 1, 1, {D(2026, 12, 7), D(2026, 12, 8)}) == [D(2026, 12, 4)]
 
 
 def test_monthly_expiry_is_the_last_such_weekday_of_the_month():
-    assert monthly_expiries(D(2026, 11, 1), "TUESDAY", 3, NO_HOLIDAYS) == [
+    assert monthly_expiry_dates(D(2026, 11, 1), "TUESDAY", 3, NO_HOLIDAYS) == [
         D(2026, 11, 24),
         D(2026, 12, 29),
         D(2027, 1, 26),
@@ -101,12 +101,12 @@ def test_monthly_expiry_is_the_last_such_weekday_of_the_month():
 
 def test_a_monthly_expiry_on_a_holiday_moves_to_the_previous_trading_day():
     republic_day_2027 = D(2027, 1, 26)  # the last Tuesday of January 2027
-    assert monthly_expiries(D(2027, 1, 1), "TUESDAY", 1, {republic_day_2027}) == [D(2027, 1, 25)]
+    assert monthly_expiry_dates(D(2027, 1, 1), "TUESDAY", 1, {republic_day_2027}) == [D(2027, 1, 25)]
 
 
 def test_monthly_expiries_start_next_month_once_this_months_has_passed():
-    assert monthly_expiries(D(2026, 12, 30), "THURSDAY", 1, NO_HOLIDAYS) == [D(2026, 12, 31)]
-    assert monthly_expiries(D(2027, 1, 1), "THURSDAY", 1, NO_HOLIDAYS) == [D(2027, 1, 28)]
+    assert monthly_expiry_dates(D(2026, 12, 30), "THURSDAY", 1, NO_HOLIDAYS) == [D(2026, 12, 31)]
+    assert monthly_expiry_dates(D(2027, 1, 1), "THURSDAY", 1, NO_HOLIDAYS) == [D(2027, 1, 28)]
 
 
 def test_due_instant_converts_0930_ist_to_0400_utc():
@@ -121,4 +121,4 @@ def test_due_instant_before_0530_ist_falls_on_the_previous_utc_day():
 
 def test_an_unknown_weekday_is_refused():
     with pytest.raises(CalendarError):
-        weekly_expiries(D(2026, 12, 1), "FUNDAY", 1, NO_HOLIDAYS)
+        weekly_expiry_dates(D(2026, 12, 1), "FUNDAY", 1, NO_HOLIDAYS)

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from brokers.models import Instrument, Quote
+from market.models import Instrument, Quote
 from strategies.models import Strategy
 from tests.factories import OptionInstrumentFactory
 

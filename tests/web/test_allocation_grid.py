@@ -196,6 +196,29 @@ def test_without_an_instrument_master_quantity_is_unknown_but_lots_still_add_up(
     assert "lists no NIFTY option contracts" in body(page.get(f"/strategies/{strategy.pk}/allocations/"))
 
 
+def test_the_grid_warns_when_the_margin_exceeds_the_baskets_deployable_capital(demo):
+    strategy = demo["strategy"]
+    html = body(demo["client"].get(f"/strategies/{strategy.pk}/allocations/"))
+    assert "exceeds the basket" in html and "deployable capital" in html
+
+
+def test_the_grid_does_not_warn_when_the_basket_can_carry_the_margin(demo):
+    basket = demo["strategy"].basket
+    basket.initial_capital = basket.current_capital = 100_000_000
+    basket.save()
+    html = body(demo["client"].get(f"/strategies/{demo['strategy'].pk}/allocations/"))
+    assert "exceeds the basket" not in html
+
+
+def test_the_allocation_summary_warns_when_the_margin_exceeds_the_baskets_deployable_capital(demo):
+    from rest_framework.test import APIClient
+
+    api = APIClient()
+    api.force_authenticate(demo["user"])
+    summary = api.get(f"/api/v1/options/strategies/{demo['strategy'].pk}/allocations/summary/").json()
+    assert any("deployable capital" in warning for warning in summary["warnings"])
+
+
 def test_risk_limits_are_edited_in_the_grid_with_indian_grouping(page, condor, accounts):
     zerodha, angel = accounts
     data = grid_form({zerodha: {}, angel: {"on": False}})

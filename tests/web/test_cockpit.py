@@ -9,8 +9,8 @@ import time_machine
 from django.utils import timezone
 
 from analytics.templatetags.trading import contract
-from brokers.models import Instrument, Quote
 from execution.models import Execution
+from market.models import Instrument, Quote
 from tests.execution.conftest import MONDAY_0930, allocate_seed_001, make_chain, new_execution
 from tests.factories import OptionInstrumentFactory, iron_condor
 

@@ -1,12 +1,18 @@
-"""Which contract a leg trades: expiry by type and offset, strike by ATM offset, distance or delta."""
+"""Which contract a leg trades, and the pure contract arithmetic around it. No ORM, no clock.
+
+Expiry by type and offset, strike by ATM offset, distance or delta, the at-the-money strike, tick rounding, limit
+prices and freeze-quantity slices. The one copy of each: the engine, the feed, the instrument loader and the
+strategy builder all use these. (The exchange's expiry *dates* from the weekday rule and the holidays are
+`market.calendar.weekly_expiry_dates` / `monthly_expiry_dates`.)"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from brokers.quotes import QuoteView
+from market.quotes import QuoteView
 
 
 class ContractError(Exception):
@@ -30,21 +36,25 @@ class Contract:
 OPTION_TYPE = {"CALL": "CE", "PUT": "PE"}
 
 
+def listed_monthly_expiries(listed: Iterable[dt.date]) -> list[dt.date]:
+    """The monthly contracts among listed expiries: the last listed expiry of each month, ascending."""
+    by_month: dict[tuple[int, int], dt.date] = {}
+    for day in sorted(set(listed)):
+        by_month[(day.year, day.month)] = day
+    return sorted(by_month.values())
+
+
 def pick_expiry(expiries: list[dt.date], *, expiry_type: str, offset: int) -> dt.date:
     """WEEKLY: the offset-th listed expiry (0 = nearest). MONTHLY: the offset-th last-expiry-of-its-month.
     Expiries in the master are already moved off holidays."""
-    expiries = sorted(set(expiries))
-    if expiry_type == "MONTHLY":
-        by_month: dict[tuple[int, int], dt.date] = {}
-        for day in expiries:
-            by_month[(day.year, day.month)] = day
-        expiries = sorted(by_month.values())
+    expiries = listed_monthly_expiries(expiries) if expiry_type == "MONTHLY" else sorted(set(expiries))
     if offset >= len(expiries):
         raise ContractError(f"no {expiry_type.lower()} expiry at offset {offset}: {len(expiries)} listed")
     return expiries[offset]
 
 
 def atm_strike(spot: Decimal, step: Decimal) -> Decimal:
+    """The listed strike nearest to `spot` on the `step` grid (half a step rounds up)."""
     return (Decimal(spot) / step).to_integral_value(rounding=ROUND_HALF_UP) * step
 
 
@@ -89,6 +99,7 @@ def pick_strike(
 
 
 def round_to_tick(price: Decimal, tick: Decimal) -> Decimal:
+    """`price` on the `tick` grid (half a tick rounds up), never below one tick, as a listed option trades."""
     return max((Decimal(price) / tick).to_integral_value(rounding=ROUND_HALF_UP) * tick, tick)
 
 

@@ -64,7 +64,7 @@ def index_spot(underlying: str) -> Decimal | None:
 
 def simulated_quote(instrument: Instrument, now: dt.datetime, *, spot: Decimal | None = None) -> QuoteView | None:
     """The paper market model's price for an option (Black–Scholes on the index spot)."""
-    from .market import option_quote
+    from .pricing import option_quote
 
     spot = spot if spot is not None else index_spot(instrument.underlying)
     if spot is None or instrument.kind != Instrument.Kind.OPTION:

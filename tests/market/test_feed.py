@@ -14,10 +14,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from brokers.feed import PaperFeed, feed_cycle, instruments_to_quote, is_stale, quote_state
-from brokers.models import Instrument, Quote
 from execution.models import Position
 from market.calendar import EXCHANGE_TZ
+from market.feed import PaperFeed, feed_cycle, instruments_to_quote, is_stale, quote_state
+from market.models import Instrument, Quote
 from strategies.models import Leg, Strategy
 from tests.factories import BrokerAccountFactory, LegFactory, StrategyFactory
 
@@ -201,7 +201,7 @@ def test_option_quotes_carry_a_book_an_iv_and_a_delta(nifty):
 def test_the_walk_starts_from_the_reference_spot_when_no_index_quote_exists(nifty):
     strategy_on("NIFTY")
     feed_cycle(PaperFeed(seed=1), NOW)
-    assert Quote.objects.get(instrument=nifty).ltp == Decimal("26000.00")  # brokers/data/underlyings.json
+    assert Quote.objects.get(instrument=nifty).ltp == Decimal("26000.00")  # market/data/underlyings.json
 
 
 def test_the_walk_resumes_from_the_last_stored_index_quote(nifty):

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from brokers.market import (
+from market.calendar import EXCHANGE_TZ
+from market.pricing import (
     RISK_FREE_RATE,
     TICK,
     TRADING_SECONDS_PER_YEAR,
@@ -15,7 +16,6 @@ from brokers.market import (
     option_quote,
     years_to_expiry,
 )
-from market.calendar import EXCHANGE_TZ
 
 NOW = dt.datetime(2026, 11, 30, 10, 0, tzinfo=EXCHANGE_TZ)  # a Monday morning
 WEEKLY = dt.date(2026, 12, 8)  # 8 days out

@@ -4,13 +4,17 @@ Every cycle (`manage.py run_feed`, once a second on the wall-clock second):
 
 1. `instruments_to_quote(now)` picks the instruments worth pricing, in at most four queries however many there
    are: the index of every underlying with an ACTIVE strategy or an open position, the option contracts those
-   strategies can select (nearest expiries, strikes around the money) and every open position's contract;
-2. a `FeedSource` prices them: `PaperFeed` simulates the market (brokers.market); a broker websocket (Kite
+   strategies can select (nearest expiries, strikes around the money) and every open position's contract.
+   What is wanted comes from the apps above through `register_quote_demand` (strategies: the chains their legs
+   can resolve to; execution: the contracts held), so this module imports none of them;
+2. a `FeedSource` prices them: `PaperFeed` simulates the market (market.pricing); a broker websocket (Kite
    ticker, SmartAPI) can take its place by implementing the same one-method protocol;
 3. `quotes_upsert` writes all of them in ONE `INSERT … ON CONFLICT DO UPDATE` (one statement on PostgreSQL;
    Django splits it into batches inside one transaction on SQLite).
 
 Readers use `quote_state` (ltp/bid/ask/updated_at plus a stale flag from QUOTE_STALE_SECONDS).
+After each cycle `run_feed` calls the hooks registered with `register_after_cycle` (execution syncs its working
+orders there, and checks its stop-losses after each cycle that wrote quotes).
 """
 
 from __future__ import annotations
@@ -22,20 +26,20 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import NamedTuple, Protocol
 
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.db.models import F, Max, Q
+from django.db.models import F, Q, QuerySet
 
-from execution.models import Position
-from market.calendar import EXCHANGE_TZ
-from strategies.models import Leg, Strategy
+from config.db import array_type
 
-from .market import Market, option_flag, years_to_expiry
+from .calendar import EXCHANGE_TZ
+from .contracts import atm_strike, listed_monthly_expiries
 from .models import Instrument, Quote
+from .pricing import Market, option_flag, years_to_expiry
 from .quotes import is_stale, reference_spots
 
 logger = logging.getLogger(__name__)
@@ -108,7 +112,7 @@ class QuoteState:
     stale: bool
 
 
-# Staleness and reference spots live in brokers/quotes.py (the engine reads them too).
+# Staleness and reference spots live in market/quotes.py (the engine reads them too).
 
 
 def quote_state(
@@ -128,29 +132,76 @@ def quote_state(
 
 # What to quote
 
+WEEKLY, MONTHLY = "WEEKLY", "MONTHLY"  # a leg's expiry type (strategies.Leg.ExpiryType values)
 
-def monthly_expiries(listed: Sequence[dt.date]) -> list[dt.date]:
-    """The monthly contracts among sorted listed expiries: the last listed expiry of each month."""
-    return [
-        expiry
-        for i, expiry in enumerate(listed)
-        if i + 1 == len(listed) or (listed[i + 1].year, listed[i + 1].month) != (expiry.year, expiry.month)
-    ]
+
+@dataclass(frozen=True)
+class QuoteDemand:
+    """What one app needs priced.
+
+    - `chains`: per underlying, the furthest expiry offset per expiry type ("WEEKLY"/"MONTHLY") its legs can
+      resolve to; the underlying's index and its option chain around the money at those expiries are quoted.
+    - `held`: instrument ids whose contracts are held (a lazy `values("instrument_id")` queryset, so that it runs
+      inside the feed's own queries); their underlyings' indices are quoted too, active or not."""
+
+    chains: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    held: QuerySet | None = None
+
+
+_demand_sources: list[Callable[[], QuoteDemand]] = []
+_after_cycle_hooks: list[tuple[Callable[[], None], bool]] = []  # (hook, also after a failed cycle)
+
+
+def register_quote_demand(source: Callable[[], QuoteDemand]) -> None:
+    """Add a source of `QuoteDemand` (called once per cycle); apps register theirs in `AppConfig.ready`."""
+    if source not in _demand_sources:
+        _demand_sources.append(source)
+
+
+def register_after_cycle(hook: Callable[[], None], *, also_after_failed: bool = False) -> None:
+    """Add a hook `run_feed` calls, in registration order, after every cycle that wrote quotes, and with
+    `also_after_failed` after a failed one too. An exception in a hook is logged, not raised."""
+    if all(registered is not hook for registered, _ in _after_cycle_hooks):
+        _after_cycle_hooks.append((hook, also_after_failed))
+
+
+def after_cycle_hooks(*, quoted: bool) -> list[Callable[[], None]]:
+    """The hooks due after a cycle that wrote quotes (`quoted`) or failed."""
+    return [hook for hook, also_after_failed in _after_cycle_hooks if quoted or also_after_failed]
+
+
+def quote_demand() -> QuoteDemand:
+    """Every registered source's demand, merged: the furthest offset per expiry type wins."""
+    chains: dict[str, dict[str, int]] = defaultdict(dict)
+    held: list[QuerySet] = []
+    for source in _demand_sources:
+        demand = source()
+        for underlying, offsets in demand.chains.items():
+            for expiry_type, offset in offsets.items():
+                chains[underlying][expiry_type] = max(chains[underlying].get(expiry_type, 0), offset)
+        if demand.held is not None:
+            held.append(demand.held)
+    return QuoteDemand(chains=dict(chains), held=held[0] if len(held) == 1 else _union(held))
+
+
+def _union(querysets: list[QuerySet]) -> QuerySet | None:
+    if not querysets:
+        return None
+    combined = querysets[0]
+    for queryset in querysets[1:]:
+        combined = combined.union(queryset)
+    return combined
 
 
 def needed_expiries(listed: Sequence[dt.date], max_offsets: Mapping[str, int]) -> list[dt.date]:
     """The expiries legs can resolve to: for WEEKLY legs the nearest max(offset)+2 listed expiries, for MONTHLY
     legs the nearest max(offset)+2 monthly ones. `listed` is sorted; `max_offsets` maps expiry type to offset."""
     wanted: set[dt.date] = set()
-    if Leg.ExpiryType.WEEKLY in max_offsets:
-        wanted.update(listed[: max_offsets[Leg.ExpiryType.WEEKLY] + EXPIRY_HEADROOM])
-    if Leg.ExpiryType.MONTHLY in max_offsets:
-        wanted.update(monthly_expiries(listed)[: max_offsets[Leg.ExpiryType.MONTHLY] + EXPIRY_HEADROOM])
+    if WEEKLY in max_offsets:
+        wanted.update(listed[: max_offsets[WEEKLY] + EXPIRY_HEADROOM])
+    if MONTHLY in max_offsets:
+        wanted.update(listed_monthly_expiries(listed)[: max_offsets[MONTHLY] + EXPIRY_HEADROOM])
     return sorted(wanted)
-
-
-def atm_strike(spot: Decimal, step: Decimal) -> Decimal:
-    return (Decimal(spot) / step).quantize(Decimal(1), rounding=ROUND_HALF_UP) * step
 
 
 def instruments_to_quote(now: dt.datetime, *, strikes_each_side: int | None = None) -> list[FeedInstrument]:
@@ -168,25 +219,18 @@ def instruments_to_quote(now: dt.datetime, *, strikes_each_side: int | None = No
         else getattr(settings, "FEED_STRIKES_EACH_SIDE", DEFAULT_STRIKES_EACH_SIDE)
     )
     today = now.astimezone(EXCHANGE_TZ).date()
-    open_positions = Position.objects.exclude(net_quantity=0)
 
-    # 1. Per underlying of an active strategy, the furthest expiry offset of each expiry type its legs use.
-    offsets: dict[str, dict[str, int]] = defaultdict(dict)
-    rows = (
-        Strategy.objects.filter(status=Strategy.Status.ACTIVE)
-        .values_list("underlying", "legs__expiry_type")
-        .annotate(max_offset=Max("legs__expiry_offset"))
-        .order_by()
-    )
-    for underlying, expiry_type, max_offset in rows:
-        # A strategy without legs yet still gets the nearest expiries priced, for its builder's chain.
-        expiry_type = expiry_type or Leg.ExpiryType.WEEKLY
-        offsets[underlying][expiry_type] = max(offsets[underlying].get(expiry_type, 0), max_offset or 0)
+    # 1. What the registered sources want: the chains of active strategies (one query), the held contracts (lazy).
+    demand = quote_demand()
+    offsets = demand.chains
+    held_underlyings = Q()
+    if demand.held is not None:
+        held_underlyings = Q(underlying__in=Instrument.objects.filter(id__in=demand.held).values("underlying"))
 
-    # 2. Their indices and those of open positions' underlyings, with the last stored price.
+    # 2. Their indices and those of held contracts' underlyings, with the last stored price.
     index_rows = (
         Instrument.objects.filter(kind=Instrument.Kind.INDEX, active=True)
-        .filter(Q(underlying__in=list(offsets)) | Q(underlying__in=open_positions.values("instrument__underlying")))
+        .filter(Q(underlying__in=list(offsets)) | held_underlyings)
         .annotate(last_ltp=F("quote__ltp"))
         .values_list(*FEED_FIELDS, "last_ltp")
         .order_by("underlying", "id")
@@ -224,7 +268,7 @@ def instruments_to_quote(now: dt.datetime, *, strikes_each_side: int | None = No
             strike__gte=atm - each_side * index.strike_step,
             strike__lte=atm + each_side * index.strike_step,
         )
-    wanted = Q(id__in=open_positions.values("instrument_id"))
+    wanted = Q(id__in=demand.held) if demand.held is not None else Q(pk__in=[])
     if chains:
         wanted |= Q(kind=Instrument.Kind.OPTION, active=True) & chains
     contracts = (
@@ -324,15 +368,18 @@ def quotes_upsert(*, ticks: Iterable[Tick], at: dt.datetime) -> int:
 
 def _upsert_postgresql(rows: list[Quote], at: dt.datetime) -> None:
     """The same upsert as bulk_create(update_conflicts=True), as one INSERT … SELECT FROM UNNEST … ON CONFLICT
-    with one array per column: half of bulk_create's time went into preparing each value in Python."""
-    table = Quote._meta.db_table
+    with one array per column: half of bulk_create's time went into preparing each value in Python. Identifiers
+    are quoted and arrays cast to the columns' base types, as in config.db."""
+    quote = connection.ops.quote_name
+    table = quote(Quote._meta.db_table)
     columns = ["ltp", "bid", "ask", "oi", "iv", "delta"]
-    names = {field: Quote._meta.get_field(field).column for field in [*columns, "instrument", "updated_at"]}
+    fields = {name: Quote._meta.get_field(name) for name in [*columns, "instrument", "updated_at"]}
+    names = {name: quote(field.column) for name, field in fields.items()}
+    casts = ", ".join(f"%s::{array_type(fields[name], connection)}[]" for name in ["instrument", *columns])
     updates = ", ".join(f"{names[f]} = EXCLUDED.{names[f]}" for f in QUOTE_UPDATE_FIELDS)
     sql = (
         f"INSERT INTO {table} ({names['instrument']}, {', '.join(names[c] for c in columns)}, {names['updated_at']}) "
-        "SELECT u.*, %s FROM UNNEST(%s::bigint[], %s::numeric[], %s::numeric[], %s::numeric[], %s::bigint[], "
-        "%s::numeric[], %s::numeric[]) AS u "
+        f"SELECT u.*, %s FROM UNNEST({casts}) AS u "
         f"ON CONFLICT ({names['instrument']}) DO UPDATE SET {updates}"
     )
     values = [[row.instrument_id for row in rows]] + [[getattr(row, c) for row in rows] for c in columns]

@@ -1,4 +1,5 @@
-"""The paper market model: index random walks and Black–Scholes option prices. Pure: no ORM, no clock.
+"""Option pricing: the Black–Scholes price and greeks, and the paper market model (index random walks, an IV
+smile, a bid/ask book around the theoretical price). Pure: no ORM, no clock.
 
 - Each underlying's spot follows a geometric Brownian motion with a realistic annualised volatility, stepped in
   trading time (the market only moves while it is open, so a year is 252 sessions of 6¼ hours).
@@ -138,12 +139,22 @@ def _floats(spot, strike) -> tuple[float, float]:
     return s, k
 
 
+def black_scholes_price(flag: str, spot: float, strike: float, years: float, rate: float, iv: float) -> float:
+    """The Black–Scholes (European) price per unit from plain floats: vollib's 'c'/'p' flag, annualised iv."""
+    return float(black_scholes(flag, spot, strike, years, rate, iv))
+
+
+def black_scholes_delta(flag: str, spot: float, strike: float, years: float, rate: float, iv: float) -> float:
+    """The Black–Scholes delta from plain floats (calls 0..1, puts -1..0)."""
+    return float(bs_delta(flag, spot, strike, years, rate, iv))
+
+
 def price_option(flag: str, spot: float, strike: float, years: float, iv: float) -> SimQuote:
     """The quote of a contract from plain floats (vollib's 'c'/'p' flag, years to expiry, annualised iv)."""
     if iv <= 0:
         raise ValueError("iv must be positive.")
-    ltp, bid, ask = book_around(float(black_scholes(flag, spot, strike, years, RISK_FREE_RATE, iv)))
-    option_delta = float(bs_delta(flag, spot, strike, years, RISK_FREE_RATE, iv))
+    ltp, bid, ask = book_around(black_scholes_price(flag, spot, strike, years, RISK_FREE_RATE, iv))
+    option_delta = black_scholes_delta(flag, spot, strike, years, RISK_FREE_RATE, iv)
     return SimQuote(ltp=ltp, bid=bid, ask=ask, iv=_four_places(iv), delta=_four_places(option_delta))
 
 
@@ -195,7 +206,7 @@ def implied_delta(
         return None
     if not (math.isfinite(sigma) and sigma > 0):
         return None
-    return _four_places(float(bs_delta(flag, s, k, years, RISK_FREE_RATE, sigma)))
+    return _four_places(black_scholes_delta(flag, s, k, years, RISK_FREE_RATE, sigma))
 
 
 class Market:

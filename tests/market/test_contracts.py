@@ -1,11 +1,11 @@
-"""Expiry and strike resolution (execution/services/contracts.py): pure functions on values."""
+"""Expiry and strike resolution (market/contracts.py): pure functions on values."""
 
 import datetime as dt
 from decimal import Decimal
 
 import pytest
 
-from execution.services.contracts import (
+from market.contracts import (
     Contract,
     ContractError,
     atm_strike,

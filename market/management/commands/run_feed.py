@@ -1,6 +1,6 @@
 """The market-data loop: quotes for what the strategies and open positions need, on every wall-clock second.
 
-No Celery: one process, one cycle per boundary (see `brokers.feed.run_feed_loop`). Every 60 cycles it logs the
+No Celery: one process, one cycle per boundary (see `market.feed.run_feed_loop`). Every 60 cycles it logs the
 cycle time p50/max and the ticks skipped because a cycle overran. SIGINT / SIGTERM let the running cycle finish
 and exit cleanly; a sleeping loop wakes at once.
 """
@@ -15,9 +15,9 @@ import threading
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from brokers.feed import CycleReport, PaperFeed, feed_cycle, run_feed_loop
+from market.feed import CycleReport, PaperFeed, after_cycle_hooks, feed_cycle, run_feed_loop
 
-logger = logging.getLogger("brokers.feed")
+logger = logging.getLogger("market.feed")
 
 LOG_EVERY = 60
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -78,7 +78,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-monitors",
             action="store_true",
-            help="Do not sync working orders nor check stop-losses after each cycle",
+            help="Do not run the after-cycle hooks (order sync, stop-loss check)",
         )
         parser.add_argument(
             "--strikes", type=int, default=None, help="Strike steps each side of the money to quote (default 30)"
@@ -100,37 +100,22 @@ class Command(BaseCommand):
             self.stdout.write(f"Feed: {result.quotes} quotes written for {result.instruments} instruments.")
             return
 
-        def check_stop_losses() -> None:
-            """Stop-losses are checked on every fresh price, not only on the minute tick; an exit they create
-            runs in the worker through the same path as every execution."""
-            from execution.services.monitors import stop_loss_check
-            from execution.tasks import run_execution
-
-            try:
-                for execution in stop_loss_check(now=timezone.now()):
-                    run_execution.delay(str(execution.pk))
-            except Exception:  # the feed must keep running; the minute tick checks again
-                logger.exception("Stop-loss check after a feed cycle failed.")
-
-        def sync_orders() -> None:
-            """While any order works at a broker, its state is pulled every cycle (every second), one status call
-            per account with working orders, then the chase pass moves each working execution on; nothing but
-            one EXISTS query when no order works."""
-            from execution.services.lifecycle import orders_work
-
-            try:
-                orders_work()
-            except Exception:  # the feed must keep running; the minute tick syncs too
-                logger.exception("Order sync after a feed cycle failed.")
+        def after_cycle(report: CycleReport) -> None:
+            """The hooks the apps above registered (execution: order sync after every cycle, the stop-loss check
+            after each that wrote quotes); the feed keeps running whatever they raise (the minute tick does the
+            same work again)."""
+            for hook in after_cycle_hooks(quoted=report.result is not None):
+                try:
+                    hook()
+                except Exception:
+                    logger.exception("After-cycle hook %s failed.", getattr(hook, "__qualname__", hook))
 
         window: list[float] = []
         totals = {"skipped": 0, "failed": 0, "quotes": 0}
 
         def on_cycle(report: CycleReport) -> None:
             if not no_monitors:
-                sync_orders()
-            if report.result is not None and not no_monitors:
-                check_stop_losses()
+                after_cycle(report)
             window.append(report.duration)
             totals["skipped"] += report.skipped
             if report.result is None:

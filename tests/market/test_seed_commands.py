@@ -7,13 +7,12 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from brokers.models import Instrument
-from market.models import Holiday, TradingSession
+from market.models import Holiday, Instrument, TradingSession
 
 D = dt.date
 REPUBLIC_DAY_2026 = D(2026, 1, 26)
 AS_OF = "2026-11-30"  # a Monday; NIFTY's next weekly expiries are Tuesdays 1, 8, 15 and 22 December
-DATA_FILE = Path(__file__).resolve().parents[2] / "brokers" / "data" / "underlyings.json"
+DATA_FILE = Path(__file__).resolve().parents[2] / "market" / "data" / "underlyings.json"
 
 
 def seed_2026():
