@@ -21,12 +21,13 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from brokers.models import BrokerAccount, PaperFault, PaperOrder, Quote
+from brokers.models import BrokerAccount, PaperFault, PaperOrder
 from execution.models import Alert, Execution, Fill, Order, OrderEvent, Position
 from execution.services import monitors
 from execution.services.lifecycle import orders_work
 from execution.services.placement import execution_run
 from execution.services.reconciliation import orders_reconcile
+from market.models import Quote
 from strategies.models import Strategy
 from tests.factories import UserFactory, iron_condor
 
