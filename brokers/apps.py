@@ -13,3 +13,10 @@ class BrokersConfig(AppConfig):
 
         register_instrument_source("zerodha", load_zerodha_instruments, "Kite's instruments CSV")
         register_instrument_source("angelone", load_angelone_instruments, "Angel One's ScripMaster JSON")
+
+        # run_feed takes Kite's live quotes (KiteTicker, ltp as the fallback) while a Zerodha account is connected.
+        from market.feed import register_feed_source
+
+        from .live_feed import live_feed_source
+
+        register_feed_source(live_feed_source)
