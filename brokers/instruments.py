@@ -20,13 +20,14 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.db import transaction
 
+from market.instruments import InstrumentSourceError
 from market.models import Instrument
 
 OPTION_EXCHANGES = {"NFO", "BFO"}
 INDEX_EXCHANGES = {"NSE", "BSE"}
 
 
-class InstrumentDumpError(ValueError):
+class InstrumentDumpError(InstrumentSourceError):
     """The broker's dump cannot be read; the message names the file or field."""
 
 

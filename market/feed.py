@@ -152,6 +152,30 @@ _demand_sources: list[Callable[[], QuoteDemand]] = []
 _after_cycle_hooks: list[tuple[Callable[[], None], bool]] = []  # (hook, also after a failed cycle)
 
 
+_live_sources: list[Callable[[], FeedSource | None]] = []
+
+
+def register_feed_source(factory: Callable[[], FeedSource | None]) -> None:
+    """Add a live quote source: `factory()` returns a FeedSource when it can serve quotes now (a broker app's,
+    when one of its accounts is connected) or None. `feed_source` takes the first that answers."""
+    if factory not in _live_sources:
+        _live_sources.append(factory)
+
+
+def feed_source(*, seed: int | None = None) -> FeedSource:
+    """The live source a broker app offers (registered with `register_feed_source`), else the simulated
+    paper feed. A factory that raises is logged and skipped: quotes never stop because a broker is down."""
+    for factory in _live_sources:
+        try:
+            source = factory()
+        except Exception:
+            logging.getLogger("market.feed").exception("live feed source %r failed; trying the next", factory)
+            continue
+        if source is not None:
+            return source
+    return PaperFeed(seed=seed)
+
+
 def register_quote_demand(source: Callable[[], QuoteDemand]) -> None:
     """Add a source of `QuoteDemand` (called once per cycle); apps register theirs in `AppConfig.ready`."""
     if source not in _demand_sources:

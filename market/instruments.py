@@ -19,6 +19,7 @@ line of progress / a warning, and the returned line summarises what changed.
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,15 +58,20 @@ def instrument_sources() -> dict[str, InstrumentSource]:
     return dict(sorted(_sources.items()))
 
 
-def instruments_load(*, source: str, as_of: dt.date, underlyings=None, out=print, warn=print) -> str:
-    """Run the named instrument source; InstrumentSourceError names an unknown source."""
+def instruments_load(*, source: str, as_of: dt.date, underlyings=None, out=print, warn=print, path=None) -> str:
+    """Run the named instrument source; InstrumentSourceError names an unknown source. `path` is a file the
+    source reads instead of fetching its dump (a broker source's `--file`); the paper source takes none."""
     try:
         chosen = _sources[source.lower()]
     except KeyError:
         raise InstrumentSourceError(
             f"Unknown instrument source {source!r}; known: {', '.join(instrument_sources()) or 'none'}."
         ) from None
-    return chosen.load(as_of=as_of, underlyings=underlyings, out=out, warn=warn)
+    if path is None:
+        return chosen.load(as_of=as_of, underlyings=underlyings, out=out, warn=warn)
+    if "path" not in inspect.signature(chosen.load).parameters:
+        raise InstrumentSourceError(f"The {chosen.name} source reads no file; leave out --file.")
+    return chosen.load(as_of=as_of, underlyings=underlyings, out=out, warn=warn, path=path)
 
 
 # The paper source

@@ -36,7 +36,7 @@ from .base import (
     SessionHealth,
     register,
 )
-from .live import RateLimited, as_int, call, decimal, instrument_ids_for, ist_datetime, symbols_for
+from .live import RateLimited, as_int, call, decimal, instrument_ids_for, ist_datetime, placed_results, symbols_for
 
 log = logging.getLogger(__name__)
 BROKER = "ANGELONE"
@@ -330,20 +330,7 @@ class AngelOneBroker:
                 break
             except BrokerError as exc:
                 answers.append(exc)
-        book = {}
-        if any(isinstance(a, str) for a in answers):
-            try:
-                book = {r.broker_order_id: r for r in self.orders_status()}
-            except BrokerError:
-                book = {}
-        results: list = []
-        for request, answer in zip(requests_, answers, strict=True):
-            if isinstance(answer, str):
-                answer = book.get(answer) or OrderResult(
-                    broker_order_id=answer, status="OPEN", tag=request.tag, quantity=request.quantity
-                )
-            results.append(answer)
-        return results
+        return placed_results(self, requests_, answers)
 
     def orders_status(self) -> list[OrderResult]:
         orders, trades = self._book()

@@ -19,7 +19,7 @@ from django.conf import settings
 
 from .. import ratelimit
 from ..models import Instrument
-from .base import BrokerError, BrokerTimeout, OrderRequest
+from .base import BrokerError, BrokerTimeout, OrderRequest, OrderResult
 
 log = logging.getLogger(__name__)
 IST = ZoneInfo("Asia/Kolkata")
@@ -158,3 +158,23 @@ def call(account, what: str, fn, *, order_call: bool, translate):
                 continue
             raise mapped from exc
     raise AssertionError("unreachable")
+
+
+def placed_results(broker, requests_: list[OrderRequest], answers: list) -> list:
+    """place_orders' answers in request order: each accepted order (its broker id, a str) as the broker's order
+    book shows it after the batch (one orders_status call), or OPEN when the book cannot be read or does not list
+    it yet; refused ones stay the BrokerError they met."""
+    book = {}
+    if any(isinstance(answer, str) for answer in answers):
+        try:
+            book = {result.broker_order_id: result for result in broker.orders_status()}
+        except BrokerError:
+            book = {}
+    results: list = []
+    for request, answer in zip(requests_, answers, strict=True):
+        if isinstance(answer, str):
+            answer = book.get(answer) or OrderResult(
+                broker_order_id=answer, status="OPEN", tag=request.tag, quantity=request.quantity
+            )
+        results.append(answer)
+    return results

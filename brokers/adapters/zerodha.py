@@ -30,7 +30,7 @@ from .base import (
     SessionHealth,
     register,
 )
-from .live import RateLimited, as_int, call, decimal, instrument_ids_for, ist_datetime, symbols_for
+from .live import RateLimited, as_int, call, decimal, instrument_ids_for, ist_datetime, placed_results, symbols_for
 
 BROKER = "ZERODHA"
 VARIETY = KiteConnect.VARIETY_REGULAR
@@ -196,21 +196,7 @@ class ZerodhaBroker:
                 break
             except BrokerError as exc:
                 answers.append(exc)
-        placed = [a for a in answers if isinstance(a, str)]
-        book = {}
-        if placed:
-            try:
-                book = {r.broker_order_id: r for r in self.orders_status()}
-            except BrokerError:
-                book = {}
-        results: list = []
-        for request, answer in zip(requests, answers, strict=True):
-            if isinstance(answer, str):
-                answer = book.get(answer) or OrderResult(
-                    broker_order_id=answer, status="OPEN", tag=request.tag, quantity=request.quantity
-                )
-            results.append(answer)
-        return results
+        return placed_results(self, requests, answers)
 
     def orders_status(self) -> list[OrderResult]:
         orders = self._call("orders", lambda: self.kite.orders())

@@ -103,3 +103,28 @@ def test_the_kite_dump_is_fetched_through_the_sdk_from_kites_root(db, live_setti
     finally:
         fake.stop()
     assert summary.startswith("ZERODHA: 2 option contracts read, 2 added")
+
+
+def test_load_instruments_runs_each_brokers_source_from_a_saved_dump(db, tmp_path):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    kite_file, angel_file = tmp_path / "kite.csv", tmp_path / "angel.json"
+    kite_file.write_text(kite_csv(CONTRACTS, INDICES))
+    angel_file.write_text(angel_scrip_master(CONTRACTS, INDICES))
+    out = StringIO()
+    call_command("load_instruments", "--broker", "zerodha", "--file", str(kite_file), "--date", str(AS_OF), stdout=out)
+    call_command(
+        "load_instruments", "--broker", "angelone", "--file", str(angel_file), "--date", str(AS_OF), stdout=out
+    )
+    assert "ZERODHA: 3 option contracts read, 3 added" in out.getvalue()
+    assert Instrument.objects.filter(kind="OPTION").count() == 3
+    assert all(set(i.broker_tokens) == {"ZERODHA", "ANGELONE"} for i in Instrument.objects.filter(kind="OPTION"))
+
+    with pytest.raises(CommandError, match="reads no file"):
+        call_command("load_instruments", "--file", str(kite_file), "--date", str(AS_OF), stdout=StringIO())
+    with pytest.raises(CommandError, match="missing.csv"):
+        call_command(
+            "load_instruments", "--broker", "zerodha", "--file", str(tmp_path / "missing.csv"), stdout=StringIO()
+        )

@@ -71,3 +71,17 @@ def test_the_live_feed_is_chosen_only_when_a_zerodha_account_is_connected(connec
     source.close()
     sessions.session_expire(account=account, detail="test")
     assert live_feed_source() is None
+
+
+def test_run_feed_takes_the_live_source_while_zerodha_is_connected_and_the_paper_feed_otherwise(
+    connected, kite_fake, live_settings
+):
+    from market.feed import PaperFeed, feed_source
+
+    account, _ = connected
+    live_settings.KITE_TICKER_ROOT = kite_fake.url.replace("http://", "ws://")
+    source = feed_source(seed=1)
+    assert isinstance(source, KiteFeed)
+    source.close()
+    sessions.session_expire(account=account, detail="test")
+    assert isinstance(feed_source(seed=1), PaperFeed)

@@ -93,7 +93,7 @@ def test_dashboard_follows_a_scheduled_entry_from_planned_to_completed_without_r
         assert done.status == "COMPLETED", done.execution_results
 
         page.wait_for_function(
-            "document.querySelector('[data-testid=schedule-status]').textContent.trim() === 'COMPLETED'",
+            "() => document.querySelector('[data-testid=schedule-status]').textContent.trim() === 'COMPLETED'",
             timeout=15000,
         )
         page.wait_for_selector("#live-positions table")

@@ -81,7 +81,7 @@ def test_trader_builds_allocates_enters_and_exits_the_iron_condor(live_server, p
         form.locator("[name=method]").select_option(method)
         form.locator("[name=parameter]").fill(parameter)
         form.locator("button:has-text('Add leg')").click()
-        page.wait_for_function(f"document.querySelectorAll('form.leg:not(.new)').length >= {leg_no}")
+        page.wait_for_function(f"() => document.querySelectorAll('form.leg:not(.new)').length >= {leg_no}")
     page.wait_for_selector("svg")  # the payoff chart
     # reorder: leg 2 up (it becomes leg 1), then back down, through the htmx buttons
     page.click("button[aria-label='Move leg 2 up']")
@@ -99,7 +99,7 @@ def test_trader_builds_allocates_enters_and_exits_the_iron_condor(live_server, p
         row.locator("select.mode").select_option("LEG_LEVEL")
         for leg_no, n in enumerate(lots, 1):
             row.locator(f"input[name$='-leg{leg_no}-lots']").fill(str(n))
-    page.wait_for_function("document.querySelector('#grand-lots').textContent.trim() === '18'")
+    page.wait_for_function("() => document.querySelector('#grand-lots').textContent.trim() === '18'")
     shot(page, "06-allocation-grid")
     page.click("button:has-text('Save allocation')")
     page.wait_for_load_state()
@@ -107,13 +107,13 @@ def test_trader_builds_allocates_enters_and_exits_the_iron_condor(live_server, p
 
     def run(kind):
         page.goto(f"{base}/schedule/")
-        page.select_option("#id_strategy", label="Weekly Iron Condor NIFTY (paper)")  # its accounts are paper
+        page.select_option("#id_strategy", label="Weekly Iron Condor NIFTY")
         page.select_option("#id_execution_type", kind)
         page.check("input[name=force]")
         page.click("[data-testid=manual-run]")
         page.wait_for_url(re.compile(r"/executions/[0-9a-f-]+/"))
         page.wait_for_function(
-            "['COMPLETED','PARTIAL','FAILED'].includes(document.querySelector('[data-testid=execution-status]').textContent.trim())"
+            "() => ['COMPLETED','PARTIAL','FAILED'].includes(document.querySelector('[data-testid=execution-status]').textContent.trim())"
         )
         return page.locator("[data-testid=execution-status]").inner_text().strip()
 

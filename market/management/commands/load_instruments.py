@@ -25,16 +25,22 @@ class Command(BaseCommand):
         )
         parser.add_argument("--date", help="As-of date, YYYY-MM-DD (default: today in Asia/Kolkata)")
         parser.add_argument(
+            "--file",
+            help="A broker's instrument dump saved to disk (Kite's instruments CSV, Angel One's ScripMaster JSON) "
+            "instead of fetching it",
+        )
+        parser.add_argument(
             "--underlyings", nargs="+", help="Only these underlyings, e.g. NIFTY BANKNIFTY (default: all in the file)"
         )
 
-    def handle(self, *args, broker="paper", date=None, underlyings=None, **options):
+    def handle(self, *args, broker="paper", date=None, underlyings=None, file=None, **options):
         as_of = self._as_of(date)
         try:
             summary = instruments_load(
                 source=broker,
                 as_of=as_of,
                 underlyings=underlyings,
+                path=file,
                 out=self.stdout.write,
                 warn=lambda message: self.stderr.write(self.style.WARNING(message)),
             )

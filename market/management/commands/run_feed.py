@@ -15,7 +15,7 @@ import threading
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from market.feed import CycleReport, PaperFeed, after_cycle_hooks, feed_cycle, run_feed_loop
+from market.feed import CycleReport, after_cycle_hooks, feed_cycle, feed_source, run_feed_loop
 
 logger = logging.getLogger("market.feed")
 
@@ -93,7 +93,8 @@ class Command(BaseCommand):
             raise CommandError("--cycles must be at least 1.")
         if strikes is not None and strikes < 0:
             raise CommandError("--strikes cannot be negative.")
-        source = PaperFeed(seed=seed)
+        source = feed_source(seed=seed)  # a connected broker's live quotes, else the simulated feed
+        logger.info("feed source: %s", type(source).__name__)
 
         if once:
             result = feed_cycle(source, timezone.now(), strikes_each_side=strikes)
