@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -144,7 +145,10 @@ def test_the_login_throttle_is_shared_through_redis_across_processes(bob, settin
 
     redis_cache.clear()
     rate = int(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["login"].split("/")[0])
+    # The subprocess runs on this process's clock (which --clock may have shifted): throttle history is timed.
     script = (
+        "import time_machine;"
+        f"time_machine.travel({time.time()!r}, tick=True).start();"
         "import django, os;"
         "os.environ['DJANGO_SETTINGS_MODULE']='config.settings.test';"
         "django.setup();"
