@@ -109,3 +109,14 @@ def eager_celery():
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = False
+
+
+# A Wednesday in market hours; tests whose fixtures date contracts and quotes from "now" run from this instant.
+PINNED_NOW = dt.datetime(2026, 12, 2, 9, 45, tzinfo=IST)
+
+
+@pytest.fixture
+def pinned_clock():
+    """The clock starts at PINNED_NOW and ticks: "now + 5 days" expiries and fresh quotes are the same every run."""
+    with time_machine.travel(PINNED_NOW, tick=True) as traveller:
+        yield traveller

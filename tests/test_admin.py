@@ -28,7 +28,7 @@ from tests.factories import (
     iron_condor,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("pinned_clock")]
 
 PROJECT_APPS = {"market", "brokers", "baskets", "strategies", "allocations", "execution"}
 PROJECT_MODELS = sorted(

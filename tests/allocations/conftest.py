@@ -22,3 +22,9 @@ def nifty_master(db):
 @pytest.fixture
 def seed_accounts(user):
     return [BrokerAccountFactory(owner=user, client_id=c) for c in ("ZERODHA123", "ANGELONE456")]
+
+
+@pytest.fixture(autouse=True)
+def _pinned(pinned_clock):
+    """Every test here runs from the pinned clock (its fixtures date contracts and quotes from now)."""
+    yield

@@ -46,3 +46,9 @@ def demo(db, nifty):
     client = Client()
     client.force_login(strategy.owner)
     return {"client": client, "strategy": strategy, "user": strategy.owner}
+
+
+@pytest.fixture(autouse=True)
+def _pinned(pinned_clock):
+    """Every test here runs from the pinned clock (its fixtures date contracts and quotes from now)."""
+    yield
