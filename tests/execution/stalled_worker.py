@@ -27,14 +27,18 @@ from execution.services.placement import execution_run  # noqa: E402
 
 execution_id, frozen_now = sys.argv[1], dt.datetime.fromisoformat(sys.argv[2])
 stopped = threading.Event()
+one_at_a_time = threading.Lock()
 original = paper.PaperBroker.place_orders
 
 
 def place_then_stall(self, requests):
-    answers = original(self, requests)  # committed at the paper broker
-    if not stopped.is_set():
-        stopped.set()
-        os.kill(os.getpid(), signal.SIGSTOP)  # the whole worker stalls here, its answer not yet returned
+    # Accounts are placed on parallel threads. One call at a time, so that when the process stops no other
+    # thread is inside the paper broker's transaction, holding a row lock the test's resume would wait on.
+    with one_at_a_time:
+        answers = original(self, requests)  # committed at the paper broker
+        if not stopped.is_set():
+            stopped.set()
+            os.kill(os.getpid(), signal.SIGSTOP)  # the whole worker stalls here, its answer not yet returned
     return answers
 
 
