@@ -24,7 +24,7 @@ from strategies.models import Strategy
 from . import selectors
 from .dispatch import execution_send
 from .models import Alert, Execution, Order
-from .services import killswitch, monitors, schedule
+from .services import killswitch, monitors, order_actions, schedule
 from .services.orders import WORKING as WORKING_ORDERS
 
 
@@ -269,9 +269,11 @@ def _is_uuid(value):
     return True
 
 
-@login_required
-def detail(request, execution_id):
-    execution = get_object_or_404(_with_fills(selectors.executions_for(owner=request.user)), pk=execution_id)
+ACTIONABLE = (*WORKING_ORDERS, Order.Status.PENDING)  # orders a trader may cancel (PENDING: never sent)
+
+
+def _detail_context(user, execution_id):
+    execution = get_object_or_404(_with_fills(selectors.executions_for(owner=user)), pk=execution_id)
     orders = (
         Order.objects.filter(execution=execution)
         .select_related("broker_account", "instrument")
@@ -285,16 +287,48 @@ def detail(request, execution_id):
     brokers = []
     for broker in execution.execution_results.get("broker_executions", []):
         brokers.append({**broker, "orders": by_account.get(broker["client_id"], [])})
+    return {
+        "execution": execution,
+        "brokers": brokers,
+        "working": [order for order in orders if order.status in ACTIONABLE],
+        "running": execution.status in ("SCHEDULED", "IN_PROGRESS", "WORKING"),
+    }
+
+
+@login_required
+def detail(request, execution_id):
     template = "execution/_detail_body.html" if request.htmx else "execution/detail.html"
-    return render(
-        request,
-        template,
-        {
-            "execution": execution,
-            "brokers": brokers,
-            "running": execution.status in ("SCHEDULED", "IN_PROGRESS", "WORKING"),
-        },
-    )
+    return render(request, template, _detail_context(request.user, execution_id))
+
+
+ORDER_ACTIONS = {
+    "cancel": (order_actions.order_cancel, "Cancel sent for {name}: now {status}."),
+    "to-market": (order_actions.order_to_market, "{name} sent to market: now {status}."),
+}
+
+
+@login_required
+@require_POST
+def order_action(request, order_id, action):
+    """Cancel or go-to-market on one working order of the user's (another user's order: 404). htmx gets the
+    message and the refreshed execution detail; a plain form post is redirected back to the detail."""
+    order = get_object_or_404(selectors.orders_for(owner=request.user), pk=order_id)
+    service, done = ORDER_ACTIONS[action]
+    status, level = 200, messages.SUCCESS
+    try:
+        order = service(order, user=request.user)
+        text = done.format(name=f"{order.side} {order.instrument.tradingsymbol}", status=order.status)
+    except order_actions.OrderActionError as exc:
+        status, level, text = 409, messages.WARNING, str(exc.message)
+    if not request.htmx:
+        messages.add_message(request, level, text)
+        return redirect("execution:detail", execution_id=order.execution_id)
+    context = {
+        **_detail_context(request.user, order.execution_id),
+        "action_message": text,
+        "action_level": "success" if level == messages.SUCCESS else "warning",
+    }
+    return render(request, "execution/_order_action.html", context, status=status)
 
 
 def _with_paper(strategies):
