@@ -18,13 +18,14 @@ from brokers.models import BrokerAccount
 from config.exceptions import ConflictError, DomainError
 from market import calendar
 from market import selectors as market_selectors
+from market.contracts import instrument_name
 from market.quotes import is_stale
 from strategies.models import Strategy
 
 from . import selectors
 from .dispatch import execution_send
 from .models import Alert, Execution, Order
-from .services import killswitch, monitors, schedule
+from .services import killswitch, monitors, order_actions, schedule
 from .services.orders import WORKING as WORKING_ORDERS
 
 
@@ -33,14 +34,18 @@ def _today():
 
 
 def _book(user, **filters):
-    """Position rows with last price and unrealized P&L, and totals."""
+    """Position rows with last price, unrealized P&L, gross, estimated charges and net, and the same totals.
+    Gross = realized + unrealized at the last price; net = gross − the estimated charges of the line's executed
+    orders (`selectors.book_charges`). Unknown (None) while a held contract has no price, never shown as zero."""
     now = timezone.now()
-    rows, realized, unrealized, known = [], Decimal(0), Decimal(0), True
-    for position in (
+    positions = list(
         selectors.positions_for(owner=user)
         .filter(**filters)
         .order_by("strategy__strategy_name", "broker_account__client_id", "instrument__tradingsymbol")
-    ):
+    )
+    charges = selectors.book_charges(strategy_ids={p.strategy_id for p in positions}) if positions else {}
+    rows, realized, unrealized, fees, known = [], Decimal(0), Decimal(0), Decimal(0), True
+    for position in positions:
         quote = getattr(position.instrument, "quote", None)
         last = quote.ltp if quote else None
         stale = quote is None or is_stale(quote.updated_at, now)
@@ -50,15 +55,19 @@ def _book(user, **filters):
             open_pnl, known = None, False  # no price: unknown, never shown as zero
         else:
             open_pnl = (last - position.average_price) * position.net_quantity
-        rows.append({"position": position, "last": last, "stale": stale, "unrealized": open_pnl})
+        row = selectors.with_net(
+            {
+                "realized": position.realized_pnl,
+                "unrealized": open_pnl,
+                "charges": selectors.charges_of(charges, position),
+            }
+        )
+        rows.append({**row, "position": position, "last": last, "stale": stale})
         realized += position.realized_pnl
         unrealized += open_pnl or 0
-    return {
-        "rows": rows,
-        "realized": realized,
-        "unrealized": unrealized if known else None,
-        "total": realized + unrealized if known else None,
-    }
+        fees += row["charges"]
+    book = selectors.with_net({"realized": realized, "unrealized": unrealized if known else None, "charges": fees})
+    return {**book, "rows": rows, "total": book["gross"]}
 
 
 SCHEDULE_STATUS = {"SCHEDULED": "PLANNED", "IN_PROGRESS": "RUNNING"}
@@ -269,9 +278,11 @@ def _is_uuid(value):
     return True
 
 
-@login_required
-def detail(request, execution_id):
-    execution = get_object_or_404(_with_fills(selectors.executions_for(owner=request.user)), pk=execution_id)
+ACTIONABLE = (*WORKING_ORDERS, Order.Status.PENDING)  # orders a trader may cancel (PENDING: never sent)
+
+
+def _detail_context(user, execution_id):
+    execution = get_object_or_404(_with_fills(selectors.executions_for(owner=user)), pk=execution_id)
     orders = (
         Order.objects.filter(execution=execution)
         .select_related("broker_account", "instrument")
@@ -285,16 +296,48 @@ def detail(request, execution_id):
     brokers = []
     for broker in execution.execution_results.get("broker_executions", []):
         brokers.append({**broker, "orders": by_account.get(broker["client_id"], [])})
+    return {
+        "execution": execution,
+        "brokers": brokers,
+        "working": [order for order in orders if order.status in ACTIONABLE],
+        "running": execution.status in ("SCHEDULED", "IN_PROGRESS", "WORKING"),
+    }
+
+
+@login_required
+def detail(request, execution_id):
     template = "execution/_detail_body.html" if request.htmx else "execution/detail.html"
-    return render(
-        request,
-        template,
-        {
-            "execution": execution,
-            "brokers": brokers,
-            "running": execution.status in ("SCHEDULED", "IN_PROGRESS", "WORKING"),
-        },
-    )
+    return render(request, template, _detail_context(request.user, execution_id))
+
+
+ORDER_ACTIONS = {
+    "cancel": (order_actions.order_cancel, "Cancel sent for {name}: now {status}."),
+    "to-market": (order_actions.order_to_market, "{name} sent to market: now {status}."),
+}
+
+
+@login_required
+@require_POST
+def order_action(request, order_id, action):
+    """Cancel or go-to-market on one working order of the user's (another user's order: 404). htmx gets the
+    message and the refreshed execution detail; a plain form post is redirected back to the detail."""
+    order = get_object_or_404(selectors.orders_for(owner=request.user), pk=order_id)
+    service, done = ORDER_ACTIONS[action]
+    status, level = 200, messages.SUCCESS
+    try:
+        order = service(order, user=request.user)
+        text = done.format(name=f"{order.side} {instrument_name(order.instrument)}", status=order.status)
+    except order_actions.OrderActionError as exc:
+        status, level, text = 409, messages.WARNING, str(exc.message)
+    if not request.htmx:
+        messages.add_message(request, level, text)
+        return redirect("execution:detail", execution_id=order.execution_id)
+    context = {
+        **_detail_context(request.user, order.execution_id),
+        "action_message": text,
+        "action_level": "success" if level == messages.SUCCESS else "warning",
+    }
+    return render(request, "execution/_order_action.html", context, status=status)
 
 
 def _with_paper(strategies):
@@ -310,7 +353,8 @@ def _with_paper(strategies):
 
 
 def _by_strategy(book: dict) -> list[dict]:
-    """The book's rows grouped by strategy, each group with its realized, unrealized and total subtotals."""
+    """The book's rows grouped by strategy, each group with its realized, unrealized, gross, charges and net
+    subtotals."""
     groups: dict = {}
     for row in book["rows"]:
         position = row["position"]
@@ -321,6 +365,7 @@ def _by_strategy(book: dict) -> list[dict]:
                 "rows": [],
                 "realized": Decimal(0),
                 "unrealized": Decimal(0),
+                "charges": Decimal(0),
                 "open": 0,
                 "paper": True,
             },
@@ -328,11 +373,13 @@ def _by_strategy(book: dict) -> list[dict]:
         group["paper"] = group["paper"] and position.broker_account.broker == "PAPER"
         group["rows"].append(row)
         group["realized"] += position.realized_pnl
+        group["charges"] += row["charges"]
         if group["unrealized"] is not None:
             group["unrealized"] = None if row["unrealized"] is None else group["unrealized"] + row["unrealized"]
         group["open"] += 1 if position.net_quantity else 0
     for group in groups.values():
-        group["total"] = None if group["unrealized"] is None else group["realized"] + group["unrealized"]
+        selectors.with_net(group)
+        group["total"] = group["gross"]
     return list(groups.values())
 
 

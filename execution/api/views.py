@@ -18,7 +18,7 @@ from strategies.models import Strategy
 from .. import selectors
 from ..dispatch import execution_send
 from ..models import Alert
-from ..services import killswitch, monitors, schedule
+from ..services import killswitch, monitors, order_actions, schedule
 from .serializers import (
     AlertSerializer,
     ExecutionDetailSerializer,
@@ -167,9 +167,23 @@ class ManualExecution(APIView):
 
 @extend_schema(parameters=[OpenApiParameter("strategy_id", OpenApiTypes.UUID), OpenApiParameter("client_id", str)])
 class PositionList(generics.ListAPIView):
-    """Each strategy's own book: net quantity, average price, realized and unrealized P&L."""
+    """Each strategy's own book: net quantity, average price, realized and unrealized P&L, gross, the estimated
+    charges of its executed orders (`fees`) and net = gross − fees."""
 
     serializer_class = PositionSerializer
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        lines = page if page is not None else list(queryset)
+        # The page's charges in one query, whatever it holds (PositionSerializer reads them from the context).
+        self.charges = selectors.book_charges(strategy_ids={p.strategy_id for p in lines}) if lines else {}
+        return page
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if hasattr(self, "charges"):
+            context["charges"] = self.charges
+        return context
 
     def get_queryset(self):
         queryset = selectors.positions_for(owner=self.request.user).order_by(
@@ -199,6 +213,47 @@ class OrderList(generics.ListAPIView):
         if strategy_id:
             queryset = queryset.filter(strategy_id=strategy_id)
         return queryset
+
+
+class _OrderAction(APIView):
+    """A trader's action on one of their working orders (execution.services.order_actions)."""
+
+    service = None
+
+    def post(self, request, order_id):
+        order = get_object_or_404(selectors.orders_for(owner=request.user), pk=order_id)
+        order = self.service(order, user=request.user)
+        return Response(OrderSerializer(order).data)
+
+
+@extend_schema(
+    request=None,
+    responses={
+        200: OrderSerializer,
+        404: OpenApiResponse(description="No such order of yours."),
+        409: OpenApiResponse(description="The order is finished, not yet confirmed by the broker, or refused."),
+    },
+)
+class OrderCancel(_OrderAction):
+    """Cancel a working order at its broker (a PENDING one, never sent, is cancelled here). The answer is the
+    order as recorded after the broker's reply: CANCELLED, or FILLED/PARTIAL when a fill beat the cancel."""
+
+    service = staticmethod(order_actions.order_cancel)
+
+
+@extend_schema(
+    request=None,
+    responses={
+        200: OrderSerializer,
+        404: OpenApiResponse(description="No such order of yours."),
+        409: OpenApiResponse(description="Finished, not yet at the broker, already at market, or no fresh price."),
+    },
+)
+class OrderToMarket(_OrderAction):
+    """Send a working LIMIT order's unfilled quantity at market now, protected at the touch ± its leg's
+    market_protection_pct (the chase's last step). The answer is the order as recorded after the broker's reply."""
+
+    service = staticmethod(order_actions.order_to_market)
 
 
 def _engage(request, accounts):

@@ -128,6 +128,14 @@ def protected(order: Order, touch: Decimal, policy: Policy) -> Decimal:
     return _tick_round(touch * (1 - factor), order.instrument.tick_size, up=False)
 
 
+def market_changes(order: Order, touch: Decimal, policy: Policy) -> tuple[dict, str]:
+    """The modify that sends a working LIMIT order at market with market protection, and the words that say so:
+    the chase's last step and a trader's "go to market" (`order_actions.order_to_market`) both send this."""
+    cap = protected(order, touch, policy)
+    detail = f"at market, protected at {cap} (touch {touch} ± {policy.protection}%)"
+    return {"order_type": "MARKET", "limit_price": cap}, detail
+
+
 REFRESHED = ["status", "filled_quantity", "average_price", "broker_order_id", "quantity", "limit_price"]
 
 
@@ -191,9 +199,8 @@ def _chase(broker, orders: list[Order], now: dt.datetime) -> list[tuple[Order, s
                 unmoved.append((order, f"chase {order.chase_count + 1}/{policy.modifies}: limit {touch} is the touch"))
                 continue
         else:
-            cap = protected(order, touch, policy)
-            changes = {"order_type": "MARKET", "limit_price": cap}
-            detail = f"chase: at market, protected at {cap} (touch {touch} ± {policy.protection}%)"
+            changes, why = market_changes(order, touch, policy)
+            detail = f"chase: {why}"
         try:
             result = broker_call(broker.modify_order, order.broker_order_id, **changes)
         except BrokerError as exc:  # filled or cancelled meanwhile, or refused: the next sync tells

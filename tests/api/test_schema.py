@@ -28,6 +28,9 @@ IMPLEMENTED = {
     "/api/v1/options/executions/manual/": {"post"},
     "/api/v1/options/positions/": {"get"},
     "/api/v1/options/orders/": {"get"},
+    "/api/v1/options/baskets/{basket_id}/pnl/": {"get"},
+    "/api/v1/options/orders/{order_id}/cancel/": {"post"},
+    "/api/v1/options/orders/{order_id}/to-market/": {"post"},
     "/api/v1/broker-accounts/{client_id}/kill-switch/": {"post", "delete"},
     "/api/v1/broker-accounts/{client_id}/reconciliation/": {"get"},
     "/api/v1/kill-switch/": {"post", "delete"},
@@ -56,7 +59,7 @@ def test_every_write_has_a_typed_request_body_and_every_answer_a_typed_body(sche
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
             if method in ("post", "put", "patch") and not path.endswith(
-                ("/check/", "/acknowledge/")
+                ("/check/", "/acknowledge/", "/cancel/", "/to-market/")
             ):  # bodiless actions
                 assert "requestBody" in operation, (method, path)
             ok = {code: r for code, r in operation["responses"].items() if code in ("200", "201")}
