@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class AnalyticsConfig(AppConfig):
-    """The top layer: daily marks, charges, performance metrics, attribution and their charts. It may import
+    """The top layer: daily marks, performance metrics, attribution and their charts. It may import
     every other app; nothing imports it (config's urls and settings name it)."""
 
     name = "analytics"

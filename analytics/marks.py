@@ -6,7 +6,7 @@ For each trading day d, replaying the fills in time order with the book's own ar
 - realized_d = P&L the day's fills realized (gross);
 - unrealized_d = Σ over held contracts (close_d − average price) × net quantity, at the day's close price;
 - gross_d = realized_d + unrealized_d − unrealized_{d−1} (the day's mark-to-market change);
-- fees_d = estimated charges (`analytics.charges`) of the day's executed orders; net_d = gross_d − fees_d;
+- fees_d = estimated charges (`execution.charges`) of the day's executed orders; net_d = gross_d − fees_d;
 - capital_used_d = the largest margin the book needed that day (after any fill, or held from the day
   before), by the paper margin model (`brokers.margin.estimate_margin`) with the mean strike of the held
   contracts standing in for spot: the capital deployed that day.
@@ -25,9 +25,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from brokers.margin import LegQuantity, estimate_margin
+from execution.charges import Charges, Rates, order_charges
 from execution.services.books import fill_apply
-
-from .charges import Charges, Rates, order_charges
 
 ZERO = Decimal(0)
 

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from config.exceptions import ConflictError, DomainError
 from config.pages import domain_errors, flatten_errors, form_amount, form_text, split_errors, without_none
-from execution.selectors import strategy_pnl
+from execution.selectors import pnl_sum, strategy_pnl
 from strategies.models import Leg, Strategy
 
 from . import services
@@ -43,7 +43,8 @@ def basket_detail(request, basket_id):
     pnl = strategy_pnl(strategy_ids=[strategy.pk for strategy in strategies])
     for strategy in strategies:
         strategy.pnl = pnl[strategy.pk]
-    return render(request, "baskets/basket_detail.html", {"basket": basket, "strategies": strategies})
+    context = {"basket": basket, "strategies": strategies, "pnl": pnl_sum(pnl.values())}
+    return render(request, "baskets/basket_detail.html", context)
 
 
 def _form(request, *, basket, values, errors=None, status=200):

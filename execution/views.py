@@ -33,14 +33,18 @@ def _today():
 
 
 def _book(user, **filters):
-    """Position rows with last price and unrealized P&L, and totals."""
+    """Position rows with last price, unrealized P&L, gross, estimated charges and net, and the same totals.
+    Gross = realized + unrealized at the last price; net = gross − the estimated charges of the line's executed
+    orders (`selectors.book_charges`). Unknown (None) while a held contract has no price, never shown as zero."""
     now = timezone.now()
-    rows, realized, unrealized, known = [], Decimal(0), Decimal(0), True
-    for position in (
+    positions = list(
         selectors.positions_for(owner=user)
         .filter(**filters)
         .order_by("strategy__strategy_name", "broker_account__client_id", "instrument__tradingsymbol")
-    ):
+    )
+    charges = selectors.book_charges(strategy_ids={p.strategy_id for p in positions}) if positions else {}
+    rows, realized, unrealized, fees, known = [], Decimal(0), Decimal(0), Decimal(0), True
+    for position in positions:
         quote = getattr(position.instrument, "quote", None)
         last = quote.ltp if quote else None
         stale = quote is None or is_stale(quote.updated_at, now)
@@ -50,15 +54,19 @@ def _book(user, **filters):
             open_pnl, known = None, False  # no price: unknown, never shown as zero
         else:
             open_pnl = (last - position.average_price) * position.net_quantity
-        rows.append({"position": position, "last": last, "stale": stale, "unrealized": open_pnl})
+        row = selectors.with_net(
+            {
+                "realized": position.realized_pnl,
+                "unrealized": open_pnl,
+                "charges": selectors.charges_of(charges, position),
+            }
+        )
+        rows.append({**row, "position": position, "last": last, "stale": stale})
         realized += position.realized_pnl
         unrealized += open_pnl or 0
-    return {
-        "rows": rows,
-        "realized": realized,
-        "unrealized": unrealized if known else None,
-        "total": realized + unrealized if known else None,
-    }
+        fees += row["charges"]
+    book = selectors.with_net({"realized": realized, "unrealized": unrealized if known else None, "charges": fees})
+    return {**book, "rows": rows, "total": book["gross"]}
 
 
 SCHEDULE_STATUS = {"SCHEDULED": "PLANNED", "IN_PROGRESS": "RUNNING"}
@@ -344,7 +352,8 @@ def _with_paper(strategies):
 
 
 def _by_strategy(book: dict) -> list[dict]:
-    """The book's rows grouped by strategy, each group with its realized, unrealized and total subtotals."""
+    """The book's rows grouped by strategy, each group with its realized, unrealized, gross, charges and net
+    subtotals."""
     groups: dict = {}
     for row in book["rows"]:
         position = row["position"]
@@ -355,6 +364,7 @@ def _by_strategy(book: dict) -> list[dict]:
                 "rows": [],
                 "realized": Decimal(0),
                 "unrealized": Decimal(0),
+                "charges": Decimal(0),
                 "open": 0,
                 "paper": True,
             },
@@ -362,11 +372,13 @@ def _by_strategy(book: dict) -> list[dict]:
         group["paper"] = group["paper"] and position.broker_account.broker == "PAPER"
         group["rows"].append(row)
         group["realized"] += position.realized_pnl
+        group["charges"] += row["charges"]
         if group["unrealized"] is not None:
             group["unrealized"] = None if row["unrealized"] is None else group["unrealized"] + row["unrealized"]
         group["open"] += 1 if position.net_quantity else 0
     for group in groups.values():
-        group["total"] = None if group["unrealized"] is None else group["realized"] + group["unrealized"]
+        selectors.with_net(group)
+        group["total"] = group["gross"]
     return list(groups.values())
 
 

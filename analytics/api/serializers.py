@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from config.api import PerformanceMetricsSerializer
+from config.api import MoneyField, PerformanceMetricsSerializer
 
 
 class PerformanceQuerySerializer(serializers.Serializer):
@@ -89,3 +89,22 @@ class PerformanceSerializer(serializers.Serializer):
             "monthly_returns": MonthSerializer(many=True),
             "attribution": AttributionSerializer(),
         }
+
+
+class PnlSerializer(serializers.Serializer):
+    realized_pnl = MoneyField(source="realized", help_text="₹ realized by the fills")
+    unrealized_pnl = MoneyField(source="unrealized", allow_null=True, help_text="₹ at the last price; null: no price")
+    gross_pnl = MoneyField(source="gross", allow_null=True, help_text="realized + unrealized (₹)")
+    fees = MoneyField(source="charges", help_text="estimated charges of the executed orders (₹)")
+    net_pnl = MoneyField(source="net", allow_null=True, help_text="gross − fees (₹)")
+
+
+class StrategyPnlSerializer(PnlSerializer):
+    strategy_id = serializers.UUIDField()
+    strategy_name = serializers.CharField()
+
+
+class BasketPnlSerializer(serializers.Serializer):
+    basket_id = serializers.UUIDField()
+    strategies = StrategyPnlSerializer(many=True)
+    total = PnlSerializer()

@@ -280,7 +280,7 @@ if BROKER_SANDBOX:
     KITE_LOGIN_URL = KITE_LOGIN_URL or f"http://127.0.0.1:{SANDBOX_KITE_PORT}/connect/login"
     SMARTAPI_ROOT = SMARTAPI_ROOT or f"http://127.0.0.1:{SANDBOX_ANGEL_PORT}"
 
-# Estimated charges per executed option order (analytics.charges): NSE F&O options rates, as fractions of the
+# Estimated charges per executed option order (execution.charges): NSE F&O options rates, as fractions of the
 # premium turnover unless named per order. Every P&L figure is shown gross and net of these.
 CHARGES_BROKERAGE_PER_ORDER = env("CHARGES_BROKERAGE_PER_ORDER", default="20")
 CHARGES_STT_SELL_RATE = env("CHARGES_STT_SELL_RATE", default="0.001")

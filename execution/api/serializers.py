@@ -8,6 +8,7 @@ from config.api import HHMMField, MoneyField, RejectUnknownFieldsMixin, StrictBo
 from market.quotes import is_stale
 
 from ..models import Execution, Order, Position
+from ..selectors import book_charges, charges_of
 
 
 class LegExecutionSerializer(serializers.Serializer):
@@ -177,6 +178,9 @@ class PositionSerializer(serializers.ModelSerializer):
     last_price = serializers.SerializerMethodField()
     quote_stale = serializers.SerializerMethodField()
     unrealized_pnl = serializers.SerializerMethodField()
+    gross_pnl = serializers.SerializerMethodField()
+    fees = serializers.SerializerMethodField()
+    net_pnl = serializers.SerializerMethodField()
 
     class Meta:
         model = Position
@@ -192,6 +196,9 @@ class PositionSerializer(serializers.ModelSerializer):
             "quote_stale",
             "realized_pnl",
             "unrealized_pnl",
+            "gross_pnl",
+            "fees",
+            "net_pnl",
             "updated_at",
         ]
 
@@ -208,14 +215,40 @@ class PositionSerializer(serializers.ModelSerializer):
         quote = self._quote(position)
         return is_stale(quote.updated_at, timezone.now()) if quote else None
 
-    @extend_schema_field(MoneyField(allow_null=True, help_text="(last price − average price) × net quantity"))
-    def get_unrealized_pnl(self, position):
+    def _unrealized(self, position) -> Decimal | None:
         quote = self._quote(position)
         if not position.net_quantity:
-            return 0.0
+            return Decimal(0)
         if quote is None:
             return None
-        return float(((quote.ltp - position.average_price) * position.net_quantity).quantize(Decimal("0.01")))
+        return ((quote.ltp - position.average_price) * position.net_quantity).quantize(Decimal("0.01"))
+
+    def _fees(self, position) -> Decimal:
+        """The estimated charges of the line's executed orders; the view computes them for the page at once
+        (`context["charges"]`, from `selectors.book_charges`)."""
+        charges = self.context.get("charges")
+        if charges is None:
+            charges = book_charges(strategy_ids=[position.strategy_id])
+        return charges_of(charges, position)
+
+    @extend_schema_field(MoneyField(allow_null=True, help_text="(last price − average price) × net quantity"))
+    def get_unrealized_pnl(self, position):
+        unrealized = self._unrealized(position)
+        return None if unrealized is None else float(unrealized)
+
+    @extend_schema_field(MoneyField(allow_null=True, help_text="realized + unrealized (₹); null: no price"))
+    def get_gross_pnl(self, position):
+        unrealized = self._unrealized(position)
+        return None if unrealized is None else float(position.realized_pnl + unrealized)
+
+    @extend_schema_field(MoneyField(help_text="estimated charges of the line's executed orders (₹, CHARGES_* rates)"))
+    def get_fees(self, position):
+        return float(self._fees(position))
+
+    @extend_schema_field(MoneyField(allow_null=True, help_text="gross − fees (₹); null: no price"))
+    def get_net_pnl(self, position):
+        unrealized = self._unrealized(position)
+        return None if unrealized is None else float(position.realized_pnl + unrealized - self._fees(position))
 
 
 class KillSwitchSerializer(RejectUnknownFieldsMixin, serializers.Serializer):

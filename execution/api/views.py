@@ -167,9 +167,23 @@ class ManualExecution(APIView):
 
 @extend_schema(parameters=[OpenApiParameter("strategy_id", OpenApiTypes.UUID), OpenApiParameter("client_id", str)])
 class PositionList(generics.ListAPIView):
-    """Each strategy's own book: net quantity, average price, realized and unrealized P&L."""
+    """Each strategy's own book: net quantity, average price, realized and unrealized P&L, gross, the estimated
+    charges of its executed orders (`fees`) and net = gross − fees."""
 
     serializer_class = PositionSerializer
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        lines = page if page is not None else list(queryset)
+        # The page's charges in one query, whatever it holds (PositionSerializer reads them from the context).
+        self.charges = selectors.book_charges(strategy_ids={p.strategy_id for p in lines}) if lines else {}
+        return page
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if hasattr(self, "charges"):
+            context["charges"] = self.charges
+        return context
 
     def get_queryset(self):
         queryset = selectors.positions_for(owner=self.request.user).order_by(

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from analytics.charges import order_charges
 from analytics.marks import FillRow, TradeFill, closed_trades, replay
+from execution.charges import order_charges
 
 D = Decimal
 

@@ -8,9 +8,9 @@ import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
-from analytics.charges import order_charges
 from analytics.models import DailyMark
 from analytics.services import marks_nightly, marks_rebuild
+from execution.charges import order_charges
 from execution.models import Fill
 from market.models import Quote
 from strategies.models import Strategy

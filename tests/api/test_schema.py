@@ -28,6 +28,7 @@ IMPLEMENTED = {
     "/api/v1/options/executions/manual/": {"post"},
     "/api/v1/options/positions/": {"get"},
     "/api/v1/options/orders/": {"get"},
+    "/api/v1/options/baskets/{basket_id}/pnl/": {"get"},
     "/api/v1/options/orders/{order_id}/cancel/": {"post"},
     "/api/v1/options/orders/{order_id}/to-market/": {"post"},
     "/api/v1/broker-accounts/{client_id}/kill-switch/": {"post", "delete"},
