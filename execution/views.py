@@ -18,6 +18,7 @@ from brokers.models import BrokerAccount
 from config.exceptions import ConflictError, DomainError
 from market import calendar
 from market import selectors as market_selectors
+from market.contracts import instrument_name
 from market.quotes import is_stale
 from strategies.models import Strategy
 
@@ -325,7 +326,7 @@ def order_action(request, order_id, action):
     status, level = 200, messages.SUCCESS
     try:
         order = service(order, user=request.user)
-        text = done.format(name=f"{order.side} {order.instrument.tradingsymbol}", status=order.status)
+        text = done.format(name=f"{order.side} {instrument_name(order.instrument)}", status=order.status)
     except order_actions.OrderActionError as exc:
         status, level, text = 409, messages.WARNING, str(exc.message)
     if not request.htmx:

@@ -1,7 +1,7 @@
 """Which contract a leg trades, and the pure contract arithmetic around it. No ORM, no clock.
 
 Expiry by type and offset, strike by ATM offset, distance or delta, the at-the-money strike, tick rounding, limit
-prices and freeze-quantity slices. The one copy of each: the engine, the feed, the instrument loader and the
+prices and freeze-quantity slices, and the name a trader reads (NIFTY 08 Dec 25,600 PE). The one copy of each: the engine, the feed, the instrument loader and the
 strategy builder all use these. (The exchange's expiry *dates* from the weekday rule and the holidays are
 `market.calendar.weekly_expiry_dates` / `monthly_expiry_dates`.)"""
 
@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from config.pages import indian_grouping
 from market.quotes import QuoteView
 
 
@@ -118,3 +119,24 @@ def slices(quantity: int, *, lot_size: int, freeze_quantity: int | None) -> list
     if quantity % per_slice:
         parts.append(quantity % per_slice)
     return parts
+
+
+def contract_name(*, underlying: str, expiry, strike, option_type: str, fallback: str = "") -> str:
+    """NIFTY 08 Dec 25,600 PE: underlying, expiry day and month, strike with Indian grouping, CE/PE."""
+    if not (expiry and strike is not None and option_type):
+        return fallback or underlying
+    places = 0 if strike == int(strike) else 2
+    return f"{underlying} {expiry:%d %b} {indian_grouping(strike, places)} {option_type}"
+
+
+def instrument_name(instrument) -> str:
+    """An instrument as a trader reads it (pages show it, with the broker's tradingsymbol in a title)."""
+    if instrument is None:
+        return "—"
+    return contract_name(
+        underlying=instrument.underlying,
+        expiry=instrument.expiry,
+        strike=instrument.strike,
+        option_type=instrument.option_type,
+        fallback=instrument.tradingsymbol,
+    )

@@ -3,6 +3,7 @@
 from django import template
 
 from config.pages import indian_grouping
+from market.contracts import instrument_name
 
 register = template.Library()
 
@@ -18,26 +19,10 @@ def inr(value, places=2):
         return value
 
 
-def contract_name(*, underlying: str, expiry, strike, option_type: str, fallback: str = "") -> str:
-    """NIFTY 08 Dec 25,600 PE: underlying, expiry day and month, strike with Indian grouping, CE/PE."""
-    if not (expiry and strike is not None and option_type):
-        return fallback or underlying
-    places = 0 if strike == int(strike) else 2
-    return f"{underlying} {expiry:%d %b} {indian_grouping(strike, places)} {option_type}"
-
-
 @register.filter
 def contract(instrument):
     """An instrument as a trader reads it (the broker's tradingsymbol stays in the title attribute)."""
-    if instrument is None:
-        return "—"
-    return contract_name(
-        underlying=instrument.underlying,
-        expiry=instrument.expiry,
-        strike=instrument.strike,
-        option_type=instrument.option_type,
-        fallback=instrument.tradingsymbol,
-    )
+    return instrument_name(instrument)
 
 
 @register.filter

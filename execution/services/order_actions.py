@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from brokers.adapters.base import BrokerError, adapter_for
 from config.exceptions import ConflictError
+from market.contracts import instrument_name
 
 from ..models import Order, OrderEvent
 from .claims import broker_call
@@ -53,7 +54,7 @@ def _owned(order: Order, user) -> Order:
 
 
 def _name(order: Order) -> str:
-    return f"{order.side} {order.quantity} {order.instrument.tradingsymbol} ({order.broker_account.client_id})"
+    return f"{order.side} {order.quantity} {instrument_name(order.instrument)} ({order.broker_account.client_id})"
 
 
 def _at_broker(order: Order, action: str) -> Order:
@@ -121,7 +122,7 @@ def order_to_market(order: Order, *, user, now: dt.datetime | None = None) -> Or
     touch = _touch(order, now)
     if touch is None:
         raise OrderActionError(
-            f"{order.instrument.tradingsymbol}: no fresh price to protect a market order with. Try again when the "
+            f"{instrument_name(order.instrument)}: no fresh price to protect a market order with. Try again when the "
             "feed is back."
         )
     changes, why = market_changes(order, touch, policy_of(order))

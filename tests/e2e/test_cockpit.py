@@ -146,3 +146,38 @@ def test_grid_totals_stay_visible_at_820_px_and_risk_limits_are_editable(live_se
     assert float(allocation.risk_limits["max_daily_loss"]) == 25000
     assert errors == []
     context.close()
+
+
+def test_cancel_on_the_execution_page_cancels_a_resting_order_at_the_broker(live_server, page):
+    from brokers.models import PaperOrder
+    from execution.models import Order
+    from execution.services.placement import execution_run
+    from tests.execution.conftest import MONDAY_0930, allocate_seed_001, make_chain, new_execution
+    from tests.factories import iron_condor
+
+    user = UserFactory(username="asha", password=PASSWORD)
+    strategy = iron_condor(owner=user, strategy_name="Resting Condor")
+    for leg in strategy.legs.all():
+        leg.strike_selection_config = {"method": "STRIKE_DISTANCE", "strike_distance": 200 * leg.leg_no}
+        leg.entry_by = "STRIKE_DISTANCE"
+        leg.order_type, leg.chase_after_seconds = "LIMIT", 600  # the hedges rest at their limit
+        leg.save()
+    allocate_seed_001(strategy, user)
+    base = live_server.url
+    with time_machine.travel(MONDAY_0930, tick=False):
+        make_chain(now=timezone.now())
+        execution = execution_run(execution_id=new_execution(strategy).pk)
+        hedge = Order.objects.get(execution=execution, leg_no=2, broker_account__client_id="ZERODHA123")
+        assert hedge.status == "OPEN"
+        sign_in(page, base, "asha")
+        page.goto(f"{base}/executions/{execution.pk}/")
+        page.wait_for_selector("[data-testid=working-orders]")
+        page.on("dialog", lambda dialog: dialog.accept())  # the confirmation (data-confirm, app.js)
+        page.locator(f"[data-order-id='{hedge.pk}'] [data-testid=cancel-order]").click()
+        message = page.locator("[data-testid=order-action-message]")
+        message.wait_for(timeout=15000)
+        assert "now CANCELLED" in message.inner_text()
+        assert page.locator(f"[data-order-id='{hedge.pk}']").count() == 0  # it left the working orders
+        shot(page, "cockpit-07-order-cancelled")
+    assert PaperOrder.objects.get(tag=hedge.tag).status == "CANCELLED"
+    assert page.console_errors == []

@@ -12,6 +12,7 @@ from brokers.models import PaperOrder
 from execution.models import Execution, Order, OrderEvent, Position
 from execution.services.placement import execution_run
 from execution.services.sync import orders_sync
+from market.contracts import instrument_name
 from tests.factories import UserFactory
 
 from .conftest import make_chain, new_execution
@@ -65,7 +66,8 @@ def test_cancel_from_the_page_ends_cancelled_at_the_broker_and_in_the_book(resti
     response = page.post(reverse("execution:order-cancel", args=[order.pk]), **HTMX)
 
     assert response.status_code == 200
-    assert "now CANCELLED" in response.content.decode()
+    assert f"Cancel sent for BUY {instrument_name(order.instrument)}: now CANCELLED." in response.content.decode()
+    assert "NIFTY 24 Nov 2" in instrument_name(order.instrument)  # readable, not the broker's tradingsymbol
     assert PaperOrder.objects.get(tag=order.tag).status == "CANCELLED"
     order.refresh_from_db()
     assert order.status == "CANCELLED"
