@@ -124,6 +124,50 @@ def allocation_delete(*, allocation: Allocation) -> None:
     allocation.delete()
 
 
+@transaction.atomic
+def allocations_replace(*, strategy: Strategy, items: list[AllocationInput]) -> list[Allocation]:
+    """Make the strategy's allocations exactly `items` (at most one per account), all or nothing: an account's
+    existing allocation is updated, an account without one gets a new one, and an allocation whose account is not
+    among `items` is deleted. Each item is checked as `allocation_update` / `allocations_create` check it.
+
+    A refusal writes nothing and raises DomainError({"allocations": {index: errors}}) keyed by the item's index in
+    `items` (updates are checked first, in order, and the first refused one is reported alone; the new ones are
+    checked together), or ConflictError when another request allocated the strategy meanwhile. Returns the
+    allocations in the order of `items`."""
+    existing = {a.broker_account_id: a for a in allocations_for_strategy(strategy=strategy)}
+    wanted = {data.account.pk for data in items}
+    for account_id, allocation in existing.items():
+        if account_id not in wanted:
+            allocation_delete(allocation=allocation)
+    saved: dict[int, Allocation] = {}
+    creating = []
+    for index, data in enumerate(items):
+        allocation = existing.get(data.account.pk)
+        if allocation is None:
+            creating.append(index)
+            continue
+        try:
+            saved[index] = allocation_update(allocation=allocation, data=data)
+        except ConflictError:
+            raise
+        except DomainError as exc:
+            raise DomainError({"allocations": {str(index): exc.as_body()}}) from None
+    if creating:
+        try:
+            created = allocations_create(strategy=strategy, items=[items[index] for index in creating])
+        except ConflictError:
+            raise
+        except DomainError as exc:
+            body = exc.as_body()
+            if not isinstance(body.get("allocations"), dict):
+                raise
+            raise DomainError(
+                {"allocations": {str(creating[int(i)]): errors for i, errors in body["allocations"].items()}}
+            ) from None
+        saved.update(zip(creating, created, strict=True))
+    return [saved[index] for index in range(len(items))]
+
+
 def allocations_check_after_leg_change(*, strategy: Strategy) -> None:
     """Refuse a leg change that would leave an allocation trading 0 lots or outside position sizing."""
     legs = list(strategy.legs.order_by("leg_no"))

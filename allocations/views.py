@@ -5,14 +5,13 @@ account's lots for the leg and whether it trades it) or STRATEGY_LEVEL (final lo
 multiplier)). Every keystroke posts the grid to the preview endpoint, which validates each row with the API's
 AllocationWriteSerializer and runs the platform's lot arithmetic (allocations.lots.allocate) and margin estimate
 (brokers.margin.estimate_margin) without saving; Save re-runs the same validation and writes every row in one
-transaction through allocations.services (create, update, delete for rows switched off).
+transaction through allocations.services.allocations_replace (rows switched off lose their allocation).
 """
 
 from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -331,31 +330,18 @@ def _context(strategy, rows, legs, spec, *, general_errors=()) -> dict:
 
 
 def _save(strategy: Strategy, rows: list[Row]) -> list[str]:
-    """Write every row in one transaction; on a refusal nothing is written and the messages are attached to the
-    rows (returns messages that belong to no row)."""
-    creating = [row for row in rows if row.on and row.allocation is None]
-    current = None
+    """Save the on rows through `allocations_replace` (the off rows lose their allocation); on a refusal nothing is
+    written and the messages are attached to the rows (returns messages that belong to no row)."""
+    on = [row for row in rows if row.on]
     try:
-        with transaction.atomic():
-            for row in rows:
-                current = row
-                if not row.on and row.allocation is not None:
-                    services.allocation_delete(allocation=row.allocation)
-                elif row.on and row.allocation is not None:
-                    services.allocation_update(allocation=row.allocation, data=row.input)
-            current = None
-            if creating:
-                services.allocations_create(strategy=strategy, items=[row.input for row in creating])
+        services.allocations_replace(strategy=strategy, items=[row.input for row in on])
     except ConflictError as exc:
         return [exc.message]
     except DomainError as exc:
         body = exc.as_body()
-        if current is None and isinstance(body.get("allocations"), dict):
+        if isinstance(body.get("allocations"), dict):
             for index, item in body["allocations"].items():
-                _attach_errors(creating[int(index)], flatten_errors(item))
-            return []
-        if current is not None:
-            _attach_errors(current, domain_errors(exc))
+                _attach_errors(on[int(index)], flatten_errors(item))
             return []
         return [message for messages_ in domain_errors(exc).values() for message in messages_]
     return []

@@ -1,5 +1,4 @@
 from django.contrib import admin, messages
-from django.db import transaction
 from django.utils import timezone
 
 from brokers.admin import BrokerAccountAdmin
@@ -8,6 +7,7 @@ from . import dispatch
 from .models import Alert, Execution, Fill, Order, OrderEvent, Position
 from .services.killswitch import kill_switch_engage, kill_switch_release
 from .services.monitors import reconciliation_report
+from .services.schedule import executions_cancel
 
 
 class ViewOnlyAdminMixin:
@@ -84,22 +84,12 @@ class ExecutionAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel selected scheduled executions", permissions=["cancel"])
     def cancel_scheduled(self, request, queryset):
         selected = queryset.count()
-        with transaction.atomic():
-            # Lock first so a worker's claim (UPDATE … WHERE status='SCHEDULED') cannot interleave; the
-            # conditional UPDATE leaves rows that are already running or finished untouched.
-            pks = list(
-                Execution.objects.select_for_update()
-                .filter(pk__in=queryset.values("pk"), status=Execution.Status.SCHEDULED)
-                .values_list("pk", flat=True)
-            )
-            cancelled = Execution.objects.filter(pk__in=pks, status=Execution.Status.SCHEDULED).update(
-                status=Execution.Status.CANCELLED
-            )
-            for execution in Execution.objects.filter(pk__in=pks).select_related("strategy"):
-                self.log_change(request, execution, "Cancelled from the admin.")
-        message = f"Cancelled {cancelled} scheduled execution{'' if cancelled == 1 else 's'}."
-        if selected - cancelled:
-            message += f" {selected - cancelled} selected were not SCHEDULED and were left unchanged."
+        cancelled = executions_cancel(execution_ids=list(queryset.values_list("pk", flat=True)))
+        for execution in cancelled:
+            self.log_change(request, execution, "Cancelled from the admin.")
+        message = f"Cancelled {len(cancelled)} scheduled execution{'' if len(cancelled) == 1 else 's'}."
+        if selected - len(cancelled):
+            message += f" {selected - len(cancelled)} selected were not SCHEDULED and were left unchanged."
         self.message_user(request, message)
 
 

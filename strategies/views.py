@@ -5,10 +5,8 @@ messages next to the fields; writes go through strategies.services. Leg forms po
 without script they post the same URLs and get the whole builder back.
 """
 
-import json
 import uuid
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -29,12 +27,8 @@ from config.pages import (
     split_errors,
     without_none,
 )
-from market.models import Instrument
-from market.pricing import RISK_FREE_RATE, annual_volatility
-from market.quotes import DATA_FILE
-from market.selectors import underlying_specs
 
-from . import payoff, selectors, services
+from . import selectors, services
 from .api.serializers import LegSerializer, StrategySerializer
 from .models import WEEKDAYS, Leg, Strategy, Underlying
 from .rules import METHOD_PARAMETER
@@ -322,33 +316,6 @@ def _leg_state(values, errors=None, warnings=None) -> dict:
 # --- indicative payoff ---------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _reference_data() -> dict[str, dict]:
-    return {item["underlying"]: item for item in json.loads(DATA_FILE.read_text())["underlyings"]}
-
-
-def _market(underlying: str) -> dict:
-    """Spot, strike step and lot size for the indicative payoff: the instrument master and the last index price
-    when present, else the paper broker's reference data."""
-    spec = underlying_specs([underlying])[underlying]
-    reference = _reference_data().get(underlying, {})
-    index_step = (
-        Instrument.objects.filter(kind=Instrument.Kind.INDEX, underlying=underlying)
-        .exclude(strike_step=None)
-        .values_list("strike_step", flat=True)
-        .first()
-    )
-    step = index_step or Decimal(str(reference.get("strike_step", "50")))
-    return {
-        "spot": spec.spot if spec.spot is not None else Decimal(str(reference.get("reference_spot", "0"))) or None,
-        "spot_source": "last index price" if spec.spot is not None else "reference spot (no index price yet)",
-        "step": step,
-        "lot_size": spec.lot_size or reference.get("lot_size") or 1,
-        "lot_size_source": "instrument master" if spec.lot_size else "reference data",
-        "iv": Decimal(str(annual_volatility(underlying))) * 100,
-    }
-
-
 def _decimal_param(raw, *, low, high, label, errors):
     if raw in (None, ""):
         return None
@@ -364,50 +331,32 @@ def _decimal_param(raw, *, low, high, label, errors):
 
 
 def _payoff_context(strategy: Strategy, legs: list[Leg], params) -> dict:
-    market = _market(strategy.underlying)
+    """The builder's payoff panel: the assumptions typed (checked here), the rest from `strategy_payoff`."""
     errors: list[str] = []
-    spot = _decimal_param(params.get("spot"), low=0, high=10_000_000, label="Spot", errors=errors) or market["spot"]
-    iv = _decimal_param(params.get("iv"), low=0, high=300, label="IV", errors=errors) or market["iv"]
-    default_days = 7 if any(leg.expiry_type == Leg.ExpiryType.WEEKLY for leg in legs) or not legs else 30
-    days = _decimal_param(params.get("days"), low=0, high=400, label="Days", errors=errors) or Decimal(default_days)
+    result = selectors.strategy_payoff(
+        strategy=strategy,
+        legs=legs,
+        spot=_decimal_param(params.get("spot"), low=0, high=10_000_000, label="Spot", errors=errors),
+        iv=_decimal_param(params.get("iv"), low=0, high=300, label="IV", errors=errors),
+        days=_decimal_param(params.get("days"), low=0, high=400, label="Days", errors=errors),
+    )
     context = {
-        "market": market,
+        "market": result.market,
         "assumptions": {
-            "spot": params.get("spot") or (_plain(spot) if spot else ""),
-            "iv": params.get("iv") or _plain(iv.quantize(Decimal("0.1"))),
-            "days": params.get("days") or _plain(days),
+            "spot": params.get("spot") or (_plain(result.spot) if result.spot else ""),
+            "iv": params.get("iv") or _plain(result.iv.quantize(Decimal("0.1"))),
+            "days": params.get("days") or _plain(result.days),
         },
         "assumption_errors": errors,
         "payoff_url": reverse("strategies:payoff", args=[strategy.pk]),
     }
-    enabled = [leg for leg in legs if leg.enabled]
-    if not enabled or not spot:
+    if result.chart is None:
         return context
-    indicative = payoff.indicative_legs(
-        [
-            payoff.LegInput(leg.leg_no, leg.transaction_type, leg.leg_type, leg.lots, leg.strike_selection_config)
-            for leg in enabled
-        ],
-        spot=spot,
-        step=market["step"],
-        lot_size=int(market["lot_size"]),
-        years=float(days) / 365,
-        iv=float(iv) / 100,
-        rate=RISK_FREE_RATE,
-    )
-    position = [item.payoff for item in indicative]
-    summary = payoff.summarize(position)
-    low, high = payoff.price_range(position, spot=spot)
     context.update(
-        indicative={item.leg_no: item for item in indicative},
-        indicative_list=indicative,
-        summary=summary,
-        chart=payoff.chart(
-            payoff.chart_points(position, low=low, high=high),
-            spot=spot,
-            breakevens=summary.breakevens,
-            strikes=payoff.strikes(position),
-        ),
+        indicative={item.leg_no: item for item in result.indicative},
+        indicative_list=result.indicative,
+        summary=result.summary,
+        chart=result.chart,
     )
     return context
 

@@ -1,6 +1,6 @@
 """Writes of the execution engine, one module per concern:
 
-schedule   materialize and enqueue due executions (the minute tick), the computed schedule
+schedule   materialize and enqueue due executions (the minute tick), cancel scheduled ones, the computed schedule
 plan       load a strategy's plan in a fixed number of queries and turn it into order intents (contract
            arithmetic: market.contracts)
 risk       pre-trade checks per allocation

@@ -1,5 +1,6 @@
 """The minute tick: materialize Execution rows for strategies due in the next minutes in one pass, and
-enqueue run_execution for each with ETA at its due instant. Also the computed schedule for any day."""
+enqueue run_execution for each with ETA at its due instant; cancel scheduled ones (the admin's action). Also the
+computed schedule for any day."""
 
 from __future__ import annotations
 
@@ -194,6 +195,23 @@ def execution_manual_create(*, strategy, execution_type: str, force: bool, now: 
             trigger=Execution.Trigger.MANUAL,
             enqueued_at=now,
         )
+
+
+def executions_cancel(*, execution_ids) -> list[Execution]:
+    """Cancel those of `execution_ids` that are still SCHEDULED; the others (running, finished) are left as they
+    are. Returns the cancelled executions, with their strategy."""
+    with transaction.atomic():
+        # Lock first so a worker's claim (UPDATE … WHERE status='SCHEDULED') cannot interleave; the conditional
+        # UPDATE leaves rows that are already running or finished untouched.
+        pks = list(
+            Execution.objects.select_for_update()
+            .filter(pk__in=execution_ids, status=Execution.Status.SCHEDULED)
+            .values_list("pk", flat=True)
+        )
+        Execution.objects.filter(pk__in=pks, status=Execution.Status.SCHEDULED).update(
+            status=Execution.Status.CANCELLED
+        )
+        return list(Execution.objects.filter(pk__in=pks).select_related("strategy"))
 
 
 @dataclass(frozen=True)

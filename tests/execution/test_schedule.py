@@ -252,3 +252,24 @@ def test_the_batch_task_runs_every_execution_of_its_batch(condor, django_capture
     execution = Execution.objects.get()
     assert execution.status == Execution.Status.COMPLETED, execution.execution_results
     assert Order.objects.filter(execution=execution).count() == 8
+
+
+def test_cancel_cancels_only_the_scheduled_executions_and_returns_them(condor, frozen):
+    schedule.executions_materialize(now=at(9, 28))
+    scheduled = Execution.objects.get()
+    running = Execution.objects.create(
+        strategy=condor,
+        execution_type="EXIT",
+        execution_date=scheduled.execution_date,
+        execution_time=dt.time(15, 20),
+        due_at=at(15, 20),
+        status=Execution.Status.IN_PROGRESS,
+    )
+
+    cancelled = schedule.executions_cancel(execution_ids=[scheduled.pk, running.pk])
+
+    assert [(e.pk, e.strategy.pk) for e in cancelled] == [(scheduled.pk, condor.pk)]
+    statuses = dict(Execution.objects.values_list("pk", "status"))
+    assert statuses == {scheduled.pk: Execution.Status.CANCELLED, running.pk: Execution.Status.IN_PROGRESS}
+    # a cancelled execution is not enqueued
+    assert schedule.executions_enqueue(now=at(9, 29), send=lambda *args, **kwargs: None) == 0
