@@ -22,7 +22,8 @@ Control keys (each optional; counts are "the next N orders/requests"):
   freeze_quantity: N     quantity above which an order is refused (default none)
   postback_url, api_secret   Kite only: where to POST order updates and the secret their checksum uses
   redirect_url           Kite only: where the login page sends the request_token
-  clock: epoch seconds   the client's "now" (a test's pinned clock): TOTP codes are checked against it
+  clock: epoch seconds   the client's "now" (a test's pinned clock): TOTP codes and JWT expiry follow it
+  jwt_hours: H           Angel only: hours from issue to the exp of the JWTs it issues (default 27)
   reset: true            forget orders, counters and faults
 """
 
@@ -124,7 +125,7 @@ class Book:
             ):
                 if key in body:
                     self.faults[key] = int(body[key])
-            for key in ("partial_ratio", "fill_after", "delay"):
+            for key in ("partial_ratio", "fill_after", "delay", "jwt_hours"):
                 if key in body:
                     self.faults[key] = float(body[key])
             if "fill_later_side" in body:
