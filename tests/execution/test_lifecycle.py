@@ -71,6 +71,8 @@ def test_default_policy_completes_a_limit_entry_and_exit_that_rest_first(frozen,
     assert execution.status == Execution.Status.WORKING
     assert Order.objects.filter(execution=execution, side="BUY", status="OPEN").count() == 4  # resting hedges
     assert Order.objects.filter(execution=execution, side="SELL", status="PENDING").count() == 4  # wait for them
+    # Each account's card says its orders are working, not FAILED, while nothing has filled yet.
+    assert {b["status"] for b in execution.execution_results["broker_executions"]} == {"WORKING"}
     # Two hedges fill later as the market comes to them (order sync); the others are chased to the touch.
     for order in Order.objects.filter(execution=execution, side="BUY", broker_account__client_id="ZERODHA123"):
         cross(order)
