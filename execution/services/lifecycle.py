@@ -42,6 +42,7 @@ from strategies.models import Leg, Strategy
 from ..models import Alert, Execution, Order, OrderEvent, Position
 from .alerts import alert_new
 from .claims import broker_call, lease
+from .orders import events_record, transition
 from .plan import order_tag
 from .sync import orders_sync, results_apply
 
@@ -176,7 +177,7 @@ def _send(broker, execution: Execution, orders: list[Order]) -> None:
 
 def _chase(broker, orders: list[Order], now: dt.datetime) -> list[tuple[Order, str]]:
     """Modify the LIMIT orders that rested too long; returns the MARKET orders that failed their policy."""
-    exhausted, answered, details = [], [], {}
+    exhausted, answered, details, unmoved = [], [], {}, []
     for order in orders:
         if order.status not in AT_BROKER:
             continue
@@ -194,6 +195,9 @@ def _chase(broker, orders: list[Order], now: dt.datetime) -> list[tuple[Order, s
         if order.chase_count < policy.modifies:
             changes = {"limit_price": touch}
             detail = f"chase {order.chase_count + 1}/{policy.modifies}: limit {order.limit_price} -> {touch} (touch)"
+            if touch == order.limit_price:  # the touch has not moved: the step counts, the broker is not asked
+                unmoved.append((order, f"chase {order.chase_count + 1}/{policy.modifies}: limit {touch} is the touch"))
+                continue
         else:
             changes, why = market_changes(order, touch, policy)
             detail = f"chase: {why}"
@@ -208,7 +212,29 @@ def _chase(broker, orders: list[Order], now: dt.datetime) -> list[tuple[Order, s
         answered.append((order, result))
         details[order.pk] = detail
     _record(answered, source=OrderEvent.Source.CHASE, details=details)
+    _chase_steps_record(unmoved, now)
     return exhausted
+
+
+def _chase_steps_record(steps: list[tuple[Order, str]], now: dt.datetime) -> None:
+    """Count chase steps that needed no broker call (the limit already is the touch), so that the policy still
+    moves on to its next step and finally to market, with an event saying so on each order."""
+    if not steps:
+        return
+    with transaction.atomic():
+        fresh = Order.objects.select_for_update().filter(pk__in=[o.pk for o, _ in steps]).order_by("pk")
+        current = {row.pk: row.status for row in fresh.only("status")}
+        events = []
+        for order, detail in steps:
+            if current[order.pk] not in AT_BROKER:
+                continue  # filled or cancelled meanwhile: the sync has recorded it
+            order.status = current[order.pk]
+            order.chase_count += 1
+            order.chased_at = now
+            Order.objects.filter(pk=order.pk).update(chase_count=order.chase_count, chased_at=now)
+            events.append(transition(order, order.status, source=OrderEvent.Source.CHASE, at=now, detail=detail,
+                                     record_unchanged=True))  # fmt: skip
+        events_record(events)
 
 
 def _notes(execution: Execution, client_id: str) -> dict:
@@ -309,6 +335,35 @@ def _failed_entry(execution, broker, account, orders, failures, now) -> list[Ale
     return alerts
 
 
+def _unwind_failures(execution, broker, account, orders, now) -> list[Alert]:
+    """An unwind order that could not close (rejected, or never placed): the hedges its short still needs are
+    not sold, and a critical alert names what the account still holds. Nothing is resent blindly."""
+    broken = [o for o in orders if o.unwind and failed(o)]
+    if not broken:
+        return []
+    blocked = [o for o in orders if o.status == S.PENDING and any(failed(g) for g in guards_of(o, orders))]
+    _cancel(broker, blocked, reason="the short it hedges could not be bought back", now=now)
+    notes = _notes(execution, account.client_id)
+    notes["phase"] = "unwind failed"
+    held: dict = {}
+    for order in orders:
+        signed = order.filled_quantity if order.side == "BUY" else -order.filled_quantity
+        held[order.instrument.tradingsymbol] = held.get(order.instrument.tradingsymbol, 0) + signed
+    still_open = ", ".join(f"{symbol} {quantity:+d}" for symbol, quantity in sorted(held.items()) if quantity)
+    notes["still_open"] = still_open
+    why = "; ".join(_describe(o, o.error or o.status) for o in broken)
+    return [
+        alert_new(
+            execution=execution,
+            kind=Alert.Kind.FAILED,
+            message=f"{execution.strategy} ENTRY on {account.client_id}: the unwind could not close ({why}). "
+            f"still open: {still_open or 'nothing'}. Close it with an exit or at the broker.",
+            account=account,
+            severity="CRITICAL",
+        )
+    ]
+
+
 def _advance_account(execution: Execution, account, orders: list[Order], now: dt.datetime) -> list[Alert]:
     broker = adapter_for(account)
     alerts: list[Alert] = []
@@ -330,7 +385,11 @@ def _advance_account(execution: Execution, account, orders: list[Order], now: dt
     if stranded:
         _cancel(broker, stranded, reason="its account's placement did not complete", now=now)
         failures += [(o, "not sent") for o in stranded]
-    if entry and (failures or notes.get("phase") == "cancelling") and notes.get("phase") not in ("closing", "kept"):
+    if (
+        entry
+        and (failures or notes.get("phase") == "cancelling")
+        and notes.get("phase") not in ("closing", "kept", "unwind failed")
+    ):
         alerts += _failed_entry(execution, broker, account, orders, failures, now)
     elif not entry:
         # An exit never sells a hedge while the short it covers could not be bought back.
@@ -341,6 +400,8 @@ def _advance_account(execution: Execution, account, orders: list[Order], now: dt
         blocked = [o for o in orders if o.status == S.PENDING and any(failed(g) for g in guards_of(o, orders))]
         if blocked:
             _cancel(broker, blocked, reason="its hedge did not fill (KEEP)", now=now)
+    if entry and notes.get("phase") == "closing":
+        alerts += _unwind_failures(execution, broker, account, orders, now)
     send = [o for o in orders if ready(o, orders) and (o.unwind or guards_of(o, orders) or not entry)]
     if send:
         _send(broker, execution, send)
@@ -404,6 +465,10 @@ def finish_notes(execution: Execution, orders: list[Order], status: str, open_li
         messages.append(f"working orders cancelled by exit {execution.lifecycle['cancelled_by']}")
     for client_id, note in unwound.items():
         messages.append(f"{client_id}: entry unwound ({note['reason']})")
+        if note.get("phase") == "unwind failed":
+            messages.append(
+                f"{client_id}: the unwind could not close, still open: {note.get('still_open') or 'nothing'}"
+            )
     for client_id, note in kept.items():
         messages.append(f"{client_id}: failed leg kept ({note['reason']})")
     if unwound and status not in (Execution.Status.WORKING,):

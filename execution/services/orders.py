@@ -64,8 +64,11 @@ def transition(
     limit_price: Decimal | None = None,
     quantity: int | None = None,
     order_type: str | None = None,
+    record_unchanged: bool = False,
 ) -> OrderEvent | None:
-    """Apply one change to `order` in memory and return its (unsaved) event, or None when nothing changed.
+    """Apply one change to `order` in memory and return its (unsaved) event, or None when nothing changed
+    (unless `record_unchanged`: a step the platform took that changed nothing, such as a chase whose touch
+    had not moved, still gets its event).
 
     Raises TransitionError, leaving the order as it was, for a move the machine does not allow: out of a
     terminal state, a fill that shrinks, more filled than ordered. Unset keyword arguments keep their value."""
@@ -83,7 +86,7 @@ def transition(
         or new_limit != order.limit_price
         or new_type != order.order_type
     )
-    if not changed:
+    if not changed and not record_unchanged:
         return None
     if to not in ALLOWED[previous]:
         raise TransitionError(f"order {order.tag}: {previous} -> {to} is not allowed")

@@ -135,6 +135,51 @@ def test_a_hedge_that_cannot_fill_within_its_chase_unwinds_the_entry_at_market(f
     assert OrderEvent.objects.filter(order=hedge, to_status="CANCELLED").get().detail.startswith("cancelled: entry")
 
 
+def test_a_chase_whose_touch_does_not_move_still_steps_on_to_market(frozen, limit_condor):
+    """Found by the property test: once the limit sat at the touch, a second chase to the same price changed
+    nothing, was not counted, and the hedge rested OPEN forever with its short PENDING behind it."""
+    zerodha = BrokerAccount.objects.get(client_id="ZERODHA123")
+    PaperFault.objects.create(account=zerodha, kind="ILLIQUID", side="BUY")  # leg 2, the put hedge
+    execution = execution_run(execution_id=new_execution(limit_condor).pk)
+
+    execution = run_until_settled(frozen, execution)
+
+    assert execution.status == Execution.Status.PARTIAL, execution.error
+    hedge = Order.objects.get(execution=execution, broker_account=zerodha, leg_no=2, unwind=False)
+    chase = list(OrderEvent.objects.filter(order=hedge, source="chase").order_by("pk").values_list("detail", flat=True))
+    assert chase[0].startswith("chase 1/2: limit") and "->" in chase[0]
+    assert chase[1].startswith("chase 2/2: limit") and chase[1].endswith("is the touch")
+    assert "at market, protected at" in chase[2]
+    assert hedge.status == "CANCELLED" and hedge.chase_count == 3
+    assert not {k: v for k, v in book(limit_condor).items() if k[0] == "ZERODHA123"}
+    assert all(report["ok"] for report in reconciled()), reconciled()
+
+
+def test_an_unwind_the_broker_refuses_sells_no_hedge_and_raises_a_critical_alert(frozen, limit_condor):
+    """Found by the property test: the unwind's buy-back of a short never reached the broker, and the hedge sell
+    behind it waited PENDING for ever, the entry WORKING. Now the hedge stays, and ops are told what is open."""
+    limit_condor.legs.update(order_type="MARKET")
+    zerodha = BrokerAccount.objects.get(client_id="ZERODHA123")
+    PaperFault.objects.create(account=zerodha, kind="REJECT", side="BUY", message="RMS: margin")  # the put hedge
+    execution = execution_run(execution_id=new_execution(limit_condor).pk)
+    PaperFault.objects.create(account=zerodha, kind="REJECT", side="BUY", message="RMS: no buy-back")
+
+    execution = run_until_settled(frozen, execution)
+
+    assert execution.status == Execution.Status.PARTIAL, execution.error
+    unwind = {(o.leg_no, o.side): o for o in Order.objects.filter(execution=execution, unwind=True)}
+    assert unwind[(3, "BUY")].status == "REJECTED"
+    assert unwind[(4, "SELL")].status == "CANCELLED"  # never sent: the short it covers is still open
+    assert not PaperOrder.objects.filter(tag=unwind[(4, "SELL")].tag).exists()
+    held = {k[1]: v for k, v in book(limit_condor).items() if k[0] == "ZERODHA123"}
+    assert sorted(held.values()) == [-65, 65] and all(symbol.endswith("CE") for symbol in held)
+    alert = Alert.objects.get(severity="CRITICAL", execution=execution, broker_account=zerodha)
+    assert "the unwind could not close" in alert.message and "RMS: no buy-back" in alert.message
+    for symbol, quantity in held.items():
+        assert f"{symbol} {quantity:+d}" in alert.message and f"{symbol} {quantity:+d}" in execution.error
+    assert all(report["ok"] for report in reconciled()), reconciled()
+
+
 def test_keep_leaves_what_filled_and_raises_a_critical_alert(frozen, limit_condor):
     limit_condor.on_failed_entry = "KEEP"
     limit_condor.save()
