@@ -1,10 +1,8 @@
 from django.db import transaction
 from django.db.models import F
 
-from config.exceptions import ConflictError
-from strategies.models import Strategy
-
 from .models import Basket
+from .signals import basket_deleting
 
 
 def basket_create(*, owner, **fields) -> Basket:
@@ -25,11 +23,7 @@ def basket_update(*, basket: Basket, **changes) -> Basket:
 @transaction.atomic
 def basket_delete(*, basket: Basket) -> None:
     """Refused (409) while the basket holds ACTIVE strategies. Its paused or archived strategies are kept
-    as standalone strategies, so nothing traded vanishes with the basket."""
-    active = basket.strategies.filter(status=Strategy.Status.ACTIVE).count()
-    if active:
-        raise ConflictError(
-            f"Basket '{basket.basket_name}' has {active} active strategies; pause or delete them first."
-        )
-    basket.strategies.update(basket=None)
+    as standalone strategies, so nothing traded vanishes with the basket (both done by strategies, which
+    receives `basket_deleting`)."""
+    basket_deleting.send(sender=Basket, basket=basket)
     basket.delete()

@@ -13,7 +13,7 @@ def home(request):
 urlpatterns = [
     path("", home, name="home"),
     path("", include("brokers.urls")),
-    path("", include("baskets.urls")),
+    path("", include("analytics.basket_urls")),
     path("", include("strategies.urls")),
     path("", include("allocations.urls")),
     path("", include("execution.urls")),

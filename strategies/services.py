@@ -24,6 +24,18 @@ def strategy_update(*, strategy: Strategy, **changes) -> Strategy:
     return strategy
 
 
+@transaction.atomic
+def basket_strategies_release(*, basket) -> None:
+    """Before `basket` is deleted (receiver of `baskets.signals.basket_deleting`): refused (409) while the basket
+    holds ACTIVE strategies; its paused or archived strategies become standalone strategies."""
+    active = basket.strategies.filter(status=Strategy.Status.ACTIVE).count()
+    if active:
+        raise ConflictError(
+            f"Basket '{basket.basket_name}' has {active} active strategies; pause or delete them first."
+        )
+    basket.strategies.update(basket=None)
+
+
 def strategy_has_history(strategy: Strategy) -> bool:
     return strategy.executions.exists() or strategy.orders.exists()
 

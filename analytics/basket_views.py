@@ -1,18 +1,20 @@
-"""Basket pages: list, create, edit, delete (with the 409 refusal shown), and a basket's strategies."""
+"""Basket pages: list, create, edit, delete (with the 409 refusal shown), and a basket's strategies with their P&L.
+
+They live here, at the top, because they show the strategies in a basket and those strategies' books, which sit
+above baskets; the basket itself is written through baskets.services."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404, redirect, render
 
+from baskets import services
+from baskets.api.serializers import BasketSerializer
+from baskets.models import Basket
 from config.exceptions import ConflictError, DomainError
 from config.pages import domain_errors, flatten_errors, form_amount, form_text, split_errors, without_none
 from execution.selectors import pnl_sum, strategy_pnl
 from strategies.models import Leg, Strategy
-
-from . import services
-from .api.serializers import BasketSerializer
-from .models import Basket
 
 FIELDS = ("basket_name", "description", "initial_capital", "deployable_percentage", "status")
 

@@ -1,7 +1,8 @@
 from django.urls import path
 
-from . import views
+from . import basket_views as views
 
+# The basket pages keep their "baskets:" URL names (basket_views.py says why they live in analytics).
 app_name = "baskets"
 
 urlpatterns = [
