@@ -251,3 +251,38 @@ def test_hedges_that_rest_and_fill_late_and_in_parts_hold_back_only_their_own_sh
         assert book_net(account) == fake_net(fake) and len(book_net(account)) == 4
     assert (order(zerodha, 2).fills.count(), order(angel, 4).fills.count()) == (2, 2)  # 65 + 130, 130 + 130
     assert not Alert.objects.filter(kind__in=["RECONCILIATION", "UNKNOWN_ORDER", "FAILED"]).exists()
+
+
+def test_a_zerodha_entry_is_judged_by_kites_own_basket_margin(live_condor, kite_fake, angel_fake):
+    """The margin limits of a Zerodha account use Kite's basket margin for the entry's legs together (POST
+    /margins/basket); above max_margin_percent of its funds the account is skipped, with Kite's figure."""
+    traveller, zerodha, angel = live_condor
+    kite_fake.control(fill_later=0, fill_later_side="")
+    angel_fake.control(fill_later=0, fill_later_side="")
+    symbols = [i.tradingsymbol for i in Instrument.objects.filter(kind="OPTION")]
+    kite_fake.control(ltp=dict.fromkeys(symbols, 2000))  # Kite's basket: 8 lots x 65 x 2000 = 1,040,000
+    entry = execution_run(execution_id=new_execution(condor_of(zerodha)).pk)
+
+    (asked,) = [r for r in kite_fake.requests() if r["path"] == "/margins/basket"]  # one call for the 4 legs
+    assert sorted((o["transaction_type"], o["quantity"], o["product"]) for o in asked["fields"]["basket"]) == [
+        ("BUY", 65, "NRML"), ("BUY", 195, "NRML"), ("SELL", 65, "NRML"), ("SELL", 195, "NRML")
+    ]  # fmt: skip
+    assert asked["fields"]["query"]["consider_positions"] == ["True"]
+    assert kite_fake.orders() == []  # skipped before any order
+    assert len(angel_fake.orders()) == 4  # Angel One (the platform's estimate) trades
+    (zerodha_result,) = [
+        b
+        for b in Execution.objects.get(pk=entry.pk).execution_results["broker_executions"]
+        if b["client_id"] == "ZERODHA123"
+    ]
+    assert "1040000.00" in str(zerodha_result) and "max_margin_percent" in str(zerodha_result)
+
+
+def test_when_kite_does_not_answer_the_margin_the_platforms_estimate_decides(live_condor, kite_fake, angel_fake):
+    traveller, zerodha, angel = live_condor
+    kite_fake.control(fill_later=0, fill_later_side="", http_500=1)  # the basket margin call meets a 500
+    angel_fake.control(fill_later=0, fill_later_side="")
+    execution_run(execution_id=new_execution(condor_of(zerodha)).pk)
+    paths = [r["path"] for r in kite_fake.requests()]  # the fake records only what it answered
+    assert "/margins/basket" not in paths and "/user/margins" in paths
+    assert len(kite_fake.orders()) == 4 and len(angel_fake.orders()) == 4
