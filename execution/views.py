@@ -26,6 +26,7 @@ from . import selectors
 from .dispatch import execution_send
 from .models import Alert, Execution, Order
 from .services import killswitch, monitors, order_actions, schedule
+from .services.alerts import alerts_acknowledge
 from .services.orders import WORKING as WORKING_ORDERS
 
 
@@ -427,6 +428,5 @@ def kill_switch(request):
 @require_POST
 def acknowledge_alert(request, alert_id):
     alert = get_object_or_404(Alert, owner=request.user, pk=alert_id)
-    alert.acknowledged_at = alert.acknowledged_at or timezone.now()
-    alert.save(update_fields=["acknowledged_at"])
+    alerts_acknowledge(alerts=Alert.objects.filter(pk=alert.pk), now=timezone.now())
     return redirect("execution:dashboard")

@@ -19,6 +19,7 @@ from .. import selectors
 from ..dispatch import execution_send
 from ..models import Alert
 from ..services import killswitch, monitors, order_actions, schedule
+from ..services.alerts import alerts_acknowledge
 from .serializers import (
     AlertSerializer,
     ExecutionDetailSerializer,
@@ -344,9 +345,8 @@ class AlertAcknowledge(APIView):
     @extend_schema(request=None, responses={200: AlertSerializer})
     def post(self, request, alert_id):
         alert = get_object_or_404(Alert, owner=request.user, pk=alert_id)
-        if alert.acknowledged_at is None:
-            alert.acknowledged_at = timezone.now()
-            alert.save(update_fields=["acknowledged_at"])
+        alerts_acknowledge(alerts=Alert.objects.filter(pk=alert.pk), now=timezone.now())
+        alert.refresh_from_db()
         return Response(AlertSerializer(alert).data)
 
 
