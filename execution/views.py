@@ -6,7 +6,6 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -205,11 +204,13 @@ def manual_run(request):
         messages.error(request, "Choose entry or exit.")
         return redirect(_next_url(request))
     try:
-        with transaction.atomic():
-            execution = schedule.execution_manual_create(
-                strategy=strategy, execution_type=kind, force=request.POST.get("force") == "on", now=timezone.now()
-            )
-            transaction.on_commit(lambda: execution_send(execution.pk))
+        execution = schedule.execution_manual_create(
+            strategy=strategy,
+            execution_type=kind,
+            force=request.POST.get("force") == "on",
+            now=timezone.now(),
+            send=execution_send,
+        )
     except ConflictError as exc:
         messages.warning(request, f"{exc.message} Tick “Run again anyway” to place another one.")
         return redirect(_next_url(request))

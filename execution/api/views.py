@@ -1,6 +1,5 @@
 import datetime as dt
 
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -152,14 +151,13 @@ class ManualExecution(APIView):
         if strategy is None:
             raise serializers.ValidationError({"strategy_id": ["Strategy not found."]})
         try:
-            with transaction.atomic():
-                execution = schedule.execution_manual_create(
-                    strategy=strategy,
-                    execution_type=body.validated_data["execution_type"].upper(),
-                    force=body.validated_data["force"],
-                    now=timezone.now(),
-                )
-                transaction.on_commit(lambda: execution_send(execution.pk))
+            execution = schedule.execution_manual_create(
+                strategy=strategy,
+                execution_type=body.validated_data["execution_type"].upper(),
+                force=body.validated_data["force"],
+                now=timezone.now(),
+                send=execution_send,
+            )
         except ConflictError as exc:
             raise ConflictError(f"{exc.message} Send force=true to run another.") from exc
         execution.refresh_from_db()
