@@ -364,10 +364,46 @@ def _unwind_failures(execution, broker, account, orders, now) -> list[Alert]:
     ]
 
 
+def _after_exit(execution, broker, account, orders, now) -> list[Alert]:
+    """An exit took over this strategy: nothing more is sent, chased or unwound. An order whose outcome was not
+    known when the exit cancelled (SENT or UNKNOWN) and that turns up working at the broker later is cancelled
+    then; anything that filled after the exit closed the book raises a critical alert naming it."""
+    exit_id = execution.lifecycle["cancelled_by"]
+    late_working = [o for o in orders if o.status in AT_BROKER]
+    if late_working:
+        _cancel(broker, late_working, reason=f"exit {exit_id} took over the strategy", now=now)
+    notes = _notes(execution, account.client_id)
+    if notes.get("late_fills_alerted") or any(o.status in NOT_FINAL for o in orders):
+        return []
+    at_exit = execution.lifecycle.get("filled_at_exit", {})
+    late = [
+        (o, o.filled_quantity - at_exit[str(o.pk)])
+        for o in orders
+        if str(o.pk) in at_exit and o.filled_quantity > at_exit[str(o.pk)]
+    ]
+    if not late:
+        return []
+    notes["late_fills_alerted"] = True
+    what = ", ".join(f"{o.side} {quantity} {o.instrument.tradingsymbol}" for o, quantity in late)
+    return [
+        alert_new(
+            execution=execution,
+            kind=Alert.Kind.FAILED,
+            message=f"{execution.strategy} {execution.execution_type} on {account.client_id}: filled after exit "
+            f"{exit_id} had closed the book: {what}. The strategy holds them: run another exit or close them at "
+            "the broker.",
+            account=account,
+            severity="CRITICAL",
+        )
+    ]
+
+
 def _advance_account(execution: Execution, account, orders: list[Order], now: dt.datetime) -> list[Alert]:
     broker = adapter_for(account)
     alerts: list[Alert] = []
     notes = _notes(execution, account.client_id)
+    if execution.lifecycle.get("cancelled_by"):
+        return _after_exit(execution, broker, account, orders, now)
     exhausted = _chase(broker, orders, now)
     entry = execution.execution_type == Execution.Type.ENTRY
     if exhausted:
@@ -375,8 +411,6 @@ def _advance_account(execution: Execution, account, orders: list[Order], now: dt
             pass  # cancelled by the failed-entry handling below, together with the rest
         else:
             _cancel(broker, [o for o, _ in exhausted], reason="failed its chase policy", now=now)
-    if execution.lifecycle.get("cancelled_by"):
-        return alerts  # an exit took over this strategy: nothing more is sent, nothing unwound
     failures = [(o, o.error or o.status) for o in orders if failed(o) and not o.unwind] + [
         (o, why) for o, why in exhausted if not o.unwind
     ]
@@ -557,6 +591,10 @@ def strategy_orders_cancel(*, executions: list[Execution], now: dt.datetime) -> 
         for execution_id in {o.execution_id for o in mine}:
             other = Execution.objects.get(pk=execution_id)
             other.lifecycle["cancelled_by"] = str(exit_.pk)
+            # What had filled when the exit took its book: a fill after this is one the exit did not close.
+            other.lifecycle["filled_at_exit"] = {
+                str(o.pk): o.filled_quantity for o in mine if o.execution_id == execution_id
+            }
             Execution.objects.filter(pk=execution_id).update(lifecycle=other.lifecycle)
         exit_.lifecycle["cancelled_first"] = cancelled
         Execution.objects.filter(pk=exit_.pk).update(lifecycle=exit_.lifecycle)

@@ -69,6 +69,11 @@ def answers_store(
     return lost
 
 
+WORKING_STATUSES = frozenset(
+    {Order.Status.PENDING, Order.Status.SENT, Order.Status.OPEN, Order.Status.PARTIAL, Order.Status.UNKNOWN}
+)
+
+
 def broker_results(execution: Execution, plan: Plan | None, orders: list[Order]) -> list[dict]:
     """Per broker, per leg results (seed 002 Step 8) from the execution's orders, its plan when this attempt
     made one, and the results an earlier attempt stored."""
@@ -131,6 +136,8 @@ def broker_results(execution: Execution, plan: Plan | None, orders: list[Order])
         statuses = {leg["status"] for leg in legs}
         if skipped:
             account_status = "SKIPPED"
+        elif any(o.status in WORKING_STATUSES for o in account_orders):
+            account_status = "WORKING"  # its orders are still working: neither failed nor complete yet
         elif legs and statuses == {"FILLED"}:
             account_status = "COMPLETED"
         elif "FILLED" in statuses or "PARTIAL" in statuses:

@@ -71,6 +71,8 @@ def test_default_policy_completes_a_limit_entry_and_exit_that_rest_first(frozen,
     assert execution.status == Execution.Status.WORKING
     assert Order.objects.filter(execution=execution, side="BUY", status="OPEN").count() == 4  # resting hedges
     assert Order.objects.filter(execution=execution, side="SELL", status="PENDING").count() == 4  # wait for them
+    # Each account's card says its orders are working, not FAILED, while nothing has filled yet.
+    assert {b["status"] for b in execution.execution_results["broker_executions"]} == {"WORKING"}
     # Two hedges fill later as the market comes to them (order sync); the others are chased to the touch.
     for order in Order.objects.filter(execution=execution, side="BUY", broker_account__client_id="ZERODHA123"):
         cross(order)
@@ -255,3 +257,63 @@ def test_an_exit_that_cannot_close_raises_a_critical_alert_naming_what_is_open(f
     longs = {k[1][-2:]: v for k, v in held.items() if v > 0}
     for option_type, quantity in shorts.items():
         assert longs.get(option_type, 0) >= -quantity
+
+
+@pytest.mark.parametrize("turns_up", ["OPEN", "FILLED"])
+def test_an_entry_order_of_unknown_outcome_that_turns_up_after_the_exit_is_cancelled_or_named(
+    frozen, limit_condor, turns_up
+):
+    """The exit cancels what it can; an order whose outcome nobody knew at that moment (the broker timed out)
+    may turn up later. Working, it is cancelled then; filled, a critical alert names it (it is never chased)."""
+    from django.utils import timezone
+
+    limit_condor.legs.update(order_type="MARKET")
+    zerodha = BrokerAccount.objects.get(client_id="ZERODHA123")
+    PaperFault.objects.create(account=zerodha, kind="TIMEOUT", side="BUY", remaining=1)  # leg 2 never arrives
+    entry = execution_run(execution_id=new_execution(limit_condor).pk)
+    hedge = Order.objects.get(execution=entry, broker_account=zerodha, leg_no=2)
+    assert hedge.status == "UNKNOWN"
+
+    exit_ = execution_run(execution_id=new_execution(limit_condor, "EXIT", due_at=MONDAY_0930).pk)
+    exit_ = run_until_settled(frozen, exit_, limit=5)
+    assert exit_.status == Execution.Status.COMPLETED, exit_.error
+    assert book(limit_condor) == {}
+    hedge.refresh_from_db()
+    assert hedge.status == "UNKNOWN"  # still being looked up when the exit closed the book
+
+    # The broker had it after all (its answer was lost): it shows up in the account's order book now.
+    quote = Quote.objects.get(instrument=hedge.instrument)
+    late = PaperOrder.objects.create(
+        account=zerodha,
+        broker_order_id="PLATE0000000001",
+        tag=hedge.tag,
+        instrument=hedge.instrument,
+        side="BUY",
+        quantity=hedge.quantity,
+        order_type="LIMIT",
+        limit_price=quote.bid - Decimal("1.00") if turns_up == "OPEN" else quote.ask,
+        status=turns_up,
+        filled_quantity=hedge.quantity if turns_up == "FILLED" else 0,
+        average_price=quote.ask if turns_up == "FILLED" else None,
+        fills=[{"id": "PLATE-1", "quantity": hedge.quantity, "price": str(quote.ask), "at": timezone.now().isoformat()}]
+        if turns_up == "FILLED"
+        else [],
+    )
+    entry = run_until_settled(frozen, entry, limit=10)
+
+    assert entry.status != Execution.Status.WORKING
+    late.refresh_from_db()
+    hedge.refresh_from_db()
+    assert not Order.objects.filter(execution=entry, chase_count__gt=0).exists()  # nothing chased after the exit
+    assert all(report["ok"] for report in reconciled()), reconciled()
+    alerts = Alert.objects.filter(execution=entry, severity="CRITICAL", message__contains="after exit")
+    if turns_up == "OPEN":
+        assert late.status == "CANCELLED" and hedge.status == "CANCELLED"
+        assert book(limit_condor) == {}
+        assert not alerts.exists()
+    else:
+        assert hedge.status == "FILLED"
+        assert book(limit_condor) == {("ZERODHA123", hedge.instrument.tradingsymbol): hedge.quantity}
+        alert = alerts.get()
+        assert f"BUY {hedge.quantity} {hedge.instrument.tradingsymbol}" in alert.message
+        assert f"exit {exit_.pk}" in alert.message
