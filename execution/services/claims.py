@@ -78,10 +78,20 @@ def broker_call(fn, *args, **kwargs):
     """`fn(*args, **kwargs)` (an adapter method) under the broker deadline: its answer, or the exception it
     raised, or BrokerTimeout when it has not answered within BROKER_CALL_TIMEOUT_SECONDS. A call that times
     out may still reach the broker later: its orders are UNKNOWN, and only a lookup by tag settles them."""
+    return broker_call_since(time.monotonic(), fn, *args, **kwargs)
+
+
+def broker_call_since(started: float, fn, *args, **kwargs):
+    """`broker_call` whose deadline runs from `started` (a time.monotonic() reading), not from now. Placement
+    passes the moment it claimed the orders: a worker that stalls between its claim and the call (past the
+    grace after which another worker may resume and send them) never starts the call at all."""
     timeout = broker_timeout()
-    future = _broker_threads().submit(_call, time.monotonic() + timeout, fn, args, kwargs)
+    deadline = started + timeout
+    if time.monotonic() > deadline:
+        raise BrokerTimeout("the broker call did not start before its deadline")
+    future = _broker_threads().submit(_call, deadline, fn, args, kwargs)
     try:
-        return future.result(timeout=timeout)
+        return future.result(timeout=max(deadline - time.monotonic(), 0))
     except FuturesTimeout:
         future.cancel()
         raise BrokerTimeout(f"the broker did not answer within {timeout:g} s") from None
@@ -180,7 +190,7 @@ def orders_claim(orders: list[Order]) -> list[Order]:
     reconciliation instead of being sent again). Returns the ones this placer holds, each carrying the send
     token that its later writes must still find on the row; an order another placer holds is never sent
     twice."""
-    token, now = uuid.uuid4(), timezone.now()
+    token, now, claimed = uuid.uuid4(), timezone.now(), time.monotonic()
     ids = [order.pk for order in orders]
     Order.objects.filter(pk__in=ids, status=Order.Status.PENDING).update(
         status=Order.Status.SENT, sent_at=now, send_token=token
@@ -191,6 +201,7 @@ def orders_claim(orders: list[Order]) -> list[Order]:
         if order.pk in mine:
             events.append(transition(order, Order.Status.SENT, source="placement", at=now))
             order.sent_at, order.send_token = now, token
+            order.claimed_monotonic = claimed  # the send's deadline runs from here (broker_call_since)
         else:
             order.refresh_from_db()
     events_record(events)

@@ -24,7 +24,7 @@ from config.db import bulk_insert, bulk_update
 from market.models import Instrument
 
 from ..models import Execution, Order
-from .claims import Leases, broker_call, claimed, executions_claim, orders_claim, sent_grace
+from .claims import Leases, broker_call_since, claimed, executions_claim, orders_claim, sent_grace
 from .lifecycle import strategy_orders_cancel
 from .orders import events_record, order_transition, transition
 from .plan import Plan, entries_plan, exits_plan
@@ -63,7 +63,8 @@ def _send_many(broker, orders: list[Order], products: dict) -> None:
     token = mine[0].send_token
     answered, failed = [], []
     try:
-        answers = broker_call(broker.place_orders, [_request(order, products) for order in mine])
+        requests = [_request(order, products) for order in mine]
+        answers = broker_call_since(mine[0].claimed_monotonic, broker.place_orders, requests)
         if len(answers) != len(mine):
             raise BrokerTimeout(f"the broker answered {len(answers)} of {len(mine)} orders")
     except Exception as exc:

@@ -251,3 +251,32 @@ def test_the_broker_deadline_must_be_shorter_than_the_lease_and_the_grace(settin
     settings.BROKER_CALL_TIMEOUT_SECONDS, settings.ORDER_SENT_GRACE_SECONDS = 10, 10
     with pytest.raises(ImproperlyConfigured):
         broker_timeout()
+
+
+def test_a_worker_stalled_between_its_claim_and_the_broker_call_never_starts_the_call(
+    frozen, condor, settings, monkeypatch
+):
+    """The send's deadline runs from the claim, not from the call: a worker that stalls after marking its
+    orders SENT and before calling the broker (past the grace, when another worker may have resumed and sent
+    them) does not send them late. They are UNKNOWN, and only a lookup by tag settles them."""
+    settings.BROKER_CALL_TIMEOUT_SECONDS = 0.3
+    settings.EXECUTION_PARALLEL_ACCOUNTS = False
+    make_chain()
+    condor.legs.update(order_type="MARKET")
+    original, stalled = placement._request, []
+
+    def stall_once(order, products):
+        if not stalled:
+            stalled.append(order.tag)
+            time.sleep(0.5)  # stalled right after the claim, longer than the broker deadline
+        return original(order, products)
+
+    monkeypatch.setattr(placement, "_request", stall_once)
+    execution = execution_run(execution_id=new_execution(condor).pk)
+
+    first = Order.objects.get(tag=stalled[0])
+    batch = Order.objects.filter(execution=execution, send_token=first.send_token)
+    assert batch.count() >= 1 and set(batch.values_list("status", flat=True)) == {"UNKNOWN"}
+    assert "did not start before its deadline" in first.error
+    assert not PaperOrder.objects.filter(tag__in=batch.values_list("tag", flat=True)).exists()
+    assert_each_order_placed_once_and_booked_once(execution)

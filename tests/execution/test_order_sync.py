@@ -201,3 +201,35 @@ def test_another_users_execution_page_is_404(resting, client):
 
     client.force_login(UserFactory(username="someone-else"))
     assert client.get(f"/executions/{resting.pk}/").status_code == 404
+
+
+def test_a_placement_answer_older_than_a_poll_never_takes_an_order_back(frozen, condor, monkeypatch):
+    """The broker's answer to a placement can arrive after a poll (or a push) has already booked a later state:
+    the answer says OPEN, the order has FILLED meanwhile. The later state stays; the fill is booked once."""
+    from brokers.adapters import paper
+    from execution.services.placement import execution_run
+
+    make_chain()
+    condor.legs.update(order_type="MARKET")
+    original = paper.PaperBroker.place_orders
+
+    def answer_after_a_poll(self, requests):
+        answers = original(self, requests)  # the exchange has filled them
+        orders_sync(account=self.account)  # a poll books the fills before the answer returns
+        return [
+            OrderResult(broker_order_id=a.broker_order_id, status="OPEN", filled_quantity=0, tag=a.tag)
+            if isinstance(a, OrderResult)
+            else a
+            for a in answers
+        ]  # a stale answer: what the broker said at first
+
+    monkeypatch.setattr(paper.PaperBroker, "place_orders", answer_after_a_poll)
+    execution = execution_run(execution_id=new_execution(condor).pk)
+
+    orders = Order.objects.filter(execution=execution)
+    assert set(orders.values_list("status", flat=True)) == {"FILLED"}
+    assert execution.status == "COMPLETED", execution.error
+    assert not OrderEvent.objects.filter(order__execution=execution, source="placement", to_status="OPEN").exists()
+    for order in orders:
+        assert Fill.objects.filter(order=order).count() == 1
+    assert all(monitors.reconciliation_report(a)["ok"] for a in BrokerAccount.objects.all())
