@@ -1,11 +1,10 @@
 """A burst of 60 orders on one account, through the scheduled path: fifteen condors due at 09:30 on one Zerodha
 and one Angel One account, materialized and enqueued by the minute tick, their run_batch messages taken off the
-queue and run at once (as four workers would run them), against the loopback fakes. Each order reaches its
+queue by a Celery worker with four threads at their ETA, against the loopback fakes. Each order reaches its
 broker exactly once, never faster than the broker allows, every short after its own hedge, and the books end as
 the brokers hold them."""
 
 import datetime as dt
-import threading
 import time
 from collections import Counter
 
@@ -13,7 +12,7 @@ import pytest
 import redis
 import time_machine
 from celery import current_app
-from django.db import connection
+from celery.contrib.testing.worker import start_worker
 
 from allocations.models import Allocation
 from brokers import sessions
@@ -80,8 +79,8 @@ def burst(trader, kite_fake, angel_fake, live_settings):
             client.delete(bucket_key(account.broker, account.pk))
 
 
-def queued_messages() -> list:
-    """Every message waiting on the (in-memory) Celery queue, taken off it: (task name, args, eta)."""
+def queued() -> list:
+    """Every message waiting on the (in-memory) Celery queue, taken off it: (task name, args)."""
     taken = []
     with current_app.connection_for_read() as conn:
         queue = conn.SimpleQueue(current_app.conf.task_default_queue, no_ack=True)
@@ -91,46 +90,35 @@ def queued_messages() -> list:
                     message = queue.get(block=False)
                 except queue.Empty:
                     break
-                args = message.payload[0]
-                taken.append((message.headers["task"], args, message.headers.get("eta")))
+                taken.append((message.headers["task"], message.payload[0]))
         finally:
             queue.close()
     return taken
 
 
-def run_as_workers(messages: list) -> list:
-    """Run each run_batch message in its own thread, all at once, as that many workers would; their errors."""
-    errors = []
-
-    def work(name, args):
-        try:
-            current_app.tasks[name](*args)
-        except Exception as exc:  # reported by the test
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work, args=(name, args)) for name, args, _ in messages]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return errors
+def wait_for(predicate, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return predicate()
 
 
 def test_a_scheduled_burst_of_60_orders_per_account_keeps_each_brokers_limit_and_books_each_order_once(
     burst, kite_fake, angel_fake
 ):
     traveller, zerodha, angel, client = burst
-    queued_messages()  # nothing another test left behind
-    tasks.tick()  # the beat's minute tick: materialize, batch, enqueue
-    messages = queued_messages()
+    queued()  # nothing another test left behind
+    tasks.tick()  # the beat's minute tick: materialize, batch, enqueue run_batch messages with their ETA
     assert Execution.objects.filter(status="SCHEDULED").count() == CONDORS
-    assert sorted(len(Execution.objects.filter(batch=args[0])) for _, args, _ in messages) == [1, 2, 4, 8]
-    assert {name for name, _, _ in messages} == {"execution.tasks.run_batch"}
+    batches = Counter(Execution.objects.values_list("batch", flat=True))
+    assert sorted(batches.values()) == [1, 2, 4, 8]
 
-    traveller.move_to(DUE)  # the messages' ETA
-    assert run_as_workers(messages) == []
+    # A Celery worker with four threads takes the messages off the queue and runs them at their ETA (09:30).
+    with start_worker(current_app, concurrency=4, pool="threads", perform_ping_check=False, shutdown_timeout=60):
+        assert wait_for(lambda: not Execution.objects.exclude(status="COMPLETED").exists(), 90)
+    assert Execution.objects.order_by("started_at").first().started_at >= DUE
 
     assert set(Execution.objects.values_list("status", flat=True)) == {"COMPLETED"}
     for account, fake, per_second in ((zerodha, kite_fake, 10), (angel, angel_fake, 20)):
