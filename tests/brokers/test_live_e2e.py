@@ -286,3 +286,29 @@ def test_when_kite_does_not_answer_the_margin_the_platforms_estimate_decides(liv
     paths = [r["path"] for r in kite_fake.requests()]  # the fake records only what it answered
     assert "/margins/basket" not in paths and "/user/margins" in paths
     assert len(kite_fake.orders()) == 4 and len(angel_fake.orders()) == 4
+
+
+def test_an_angel_one_session_that_ends_mid_day_and_cannot_be_renewed_alerts_and_skips_that_account_only(
+    live_condor, kite_fake, angel_fake
+):
+    traveller, zerodha, angel = live_condor
+    kite_fake.control(fill_later=0, fill_later_side="")
+    angel_fake.control(fill_later=0, fill_later_side="")
+    execution_run(execution_id=new_execution(condor_of(zerodha)).pk)
+    assert Position.objects.exclude(net_quantity=0).count() == 8
+
+    angel_fake.control(expire_session=True)  # Angel One ends the session (JWT and refresh token) mid-day
+    angel = BrokerAccount.objects.get(pk=angel.pk)
+    angel.credentials = {**ANGEL, "pin": "9999"}  # and the PIN changed since: the login is refused too
+    angel.save()
+    exit_ = execution_run(execution_id=new_execution(condor_of(zerodha), "EXIT").pk)
+
+    assert len(angel_fake.orders()) == 4  # the entry's only: nothing was sent on a dead session
+    assert not Position.objects.filter(broker_account=zerodha).exclude(net_quantity=0).exists()  # Zerodha exited
+    assert Position.objects.filter(broker_account=angel).exclude(net_quantity=0).count() == 4  # as Angel One holds
+    angel.refresh_from_db()
+    assert angel.last_error.startswith("session:") and not angel.session_token_encrypted
+    (alert,) = Alert.objects.filter(execution=exit_)
+    assert "ANGELONE456" in alert.message
+    assert not Order.objects.filter(execution=exit_, broker_account=angel, status__in=["SENT", "UNKNOWN"]).exists()
+    assert Execution.objects.get(pk=exit_.pk).status == "PARTIAL"
