@@ -111,7 +111,7 @@ def zerodha_connect(*, account: BrokerAccount, request_token: str) -> BrokerAcco
 
 def broker_sessions_login(*, accounts=None, retry_refused: bool = True) -> dict[str, SessionHealth]:
     """The morning routine the platform does by itself: every active Angel One account with credentials and no
-    live session logs in from its TOTP secret (Zerodha needs the trader: Connect Zerodha). Returns each
+    session lasting through today's trading logs in from its TOTP secret (Zerodha needs the trader: Connect Zerodha). Returns each
     account's outcome by client id; a refusal is recorded on the account (last_error), never raised.
     `retry_refused=False` leaves alone an account whose last login was refused: Angel One locks an account
     after repeated wrong PINs, so only the morning run and a credentials change try again."""
@@ -123,8 +123,8 @@ def broker_sessions_login(*, accounts=None, retry_refused: bool = True) -> dict[
         )
     outcomes = {}
     for account in accounts:
-        if account.broker != Broker.ANGELONE or sessions.session_tokens(account):
-            continue
+        if account.broker != Broker.ANGELONE or sessions.session_lasts_today(account, now=timezone.now()):
+            continue  # a session that would end during today's trading is renewed now, not mid-day
         if not retry_refused and account.last_error.startswith("session: Angel One login failed"):
             continue
         try:

@@ -5,6 +5,7 @@ from brokers.admin import BrokerAccountAdmin
 
 from . import dispatch
 from .models import Alert, Execution, Fill, Order, OrderEvent, Position
+from .services.alerts import alerts_acknowledge
 from .services.killswitch import kill_switch_engage, kill_switch_release
 from .services.monitors import reconciliation_report
 from .services.schedule import executions_cancel
@@ -219,7 +220,7 @@ class AlertAdmin(admin.ModelAdmin):
 
     @admin.action(description="Acknowledge selected alerts", permissions=["acknowledge"])
     def acknowledge(self, request, queryset):
-        changed = queryset.filter(acknowledged_at=None).update(acknowledged_at=timezone.now())
+        changed = alerts_acknowledge(alerts=queryset, now=timezone.now())
         self.message_user(request, f"Acknowledged {changed} alert(s).")
 
 

@@ -6,7 +6,6 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,6 +25,7 @@ from . import selectors
 from .dispatch import execution_send
 from .models import Alert, Execution, Order
 from .services import killswitch, monitors, order_actions, schedule
+from .services.alerts import alerts_acknowledge
 from .services.orders import WORKING as WORKING_ORDERS
 
 
@@ -204,11 +204,13 @@ def manual_run(request):
         messages.error(request, "Choose entry or exit.")
         return redirect(_next_url(request))
     try:
-        with transaction.atomic():
-            execution = schedule.execution_manual_create(
-                strategy=strategy, execution_type=kind, force=request.POST.get("force") == "on", now=timezone.now()
-            )
-            transaction.on_commit(lambda: execution_send(execution.pk))
+        execution = schedule.execution_manual_create(
+            strategy=strategy,
+            execution_type=kind,
+            force=request.POST.get("force") == "on",
+            now=timezone.now(),
+            send=execution_send,
+        )
     except ConflictError as exc:
         messages.warning(request, f"{exc.message} Tick “Run again anyway” to place another one.")
         return redirect(_next_url(request))
@@ -427,6 +429,5 @@ def kill_switch(request):
 @require_POST
 def acknowledge_alert(request, alert_id):
     alert = get_object_or_404(Alert, owner=request.user, pk=alert_id)
-    alert.acknowledged_at = alert.acknowledged_at or timezone.now()
-    alert.save(update_fields=["acknowledged_at"])
+    alerts_acknowledge(alerts=Alert.objects.filter(pk=alert.pk), now=timezone.now())
     return redirect("execution:dashboard")

@@ -7,6 +7,7 @@ from django.utils import timezone
 from config.admin_guard import OwnerChangeGuardMixin
 
 from .models import LEG_SETTINGS, WEEKDAYS, Leg, Strategy
+from .services import strategies_status_change
 
 DAY_CHOICES = [(day, day.title()) for day in WEEKDAYS]
 
@@ -141,9 +142,8 @@ class StrategyAdmin(admin.ModelAdmin):
 
     def _set_status(self, request, queryset, *, from_status, to_status, verb):
         selected = queryset.count()
-        # A conditional UPDATE: archived strategies (and ones already there) are left as they are.
-        changed = Strategy.objects.filter(pk__in=queryset.values("pk"), status=from_status).update(
-            status=to_status, updated_at=timezone.now()
+        changed = strategies_status_change(
+            strategy_ids=queryset.values("pk"), from_status=from_status, to_status=to_status, now=timezone.now()
         )
         message = f"{verb} {changed} strateg{'y' if changed == 1 else 'ies'}."
         if selected - changed:

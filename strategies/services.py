@@ -36,6 +36,13 @@ def basket_strategies_release(*, basket) -> None:
     basket.strategies.update(basket=None)
 
 
+def strategies_status_change(*, strategy_ids, from_status: str, to_status: str, now) -> int:
+    """Move those of `strategy_ids` that are in `from_status` to `to_status` (the admin's pause and activate), in
+    one conditional UPDATE: archived strategies, and ones already there, are left as they are. Returns how many
+    changed."""
+    return Strategy.objects.filter(pk__in=strategy_ids, status=from_status).update(status=to_status, updated_at=now)
+
+
 def strategy_has_history(strategy: Strategy) -> bool:
     return strategy.executions.exists() or strategy.orders.exists()
 

@@ -7,8 +7,10 @@ is replaced by one that only sets what requests need, and its logzero logger is 
 errors itself, without secrets.
 
 Sessions: the platform logs in by itself (loginByPassword with client code, PIN and a TOTP from the stored
-secret), refreshes the JWT with generateTokens when the broker ends it, and logs in again when the refresh is
-refused. Failures arrive as HTTP 200 with status false and an errorcode:
+secret). A session lasts until the JWT's own `exp` claim (Angel One: 24-28 hours; see brokers/sessions.py);
+within ANGEL_REFRESH_AHEAD of it the next call first renews the JWT with generateTokens, so an order burst never
+meets the end of its session half-way; a session the broker ends sooner is refreshed when refused, and the
+platform logs in again when the refresh is refused. Failures arrive as HTTP 200 with status false and an errorcode:
 - AB1010/AB1011/AG8001/AG8002/AG8003 (session) -> refresh/login once, then SessionExpired;
 - AB1019 or "exceeding access rate" (429) -> wait for a slot and resend;
 - AB1004 ("Something went wrong") or an unreadable answer -> BrokerTimeout (outcome unknown, reconciled);
@@ -18,12 +20,14 @@ Statuses arrive in lower case; an empty book is data null.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from decimal import Decimal
 
 import pyotp
 import requests
 from django.conf import settings
+from django.utils import timezone
 
 from .. import sessions
 from .base import (
@@ -45,6 +49,8 @@ RATE_CODES = {"AB1019"}
 UNKNOWN_CODES = {"AB1004"}
 PRODUCTS = {"NRML": "CARRYFORWARD", "MIS": "INTRADAY"}
 TERMINAL = {"complete": "FILLED", "rejected": "REJECTED", "cancelled": "CANCELLED"}
+# A session this close to its JWT's exp is renewed before the next call rather than used to the last second.
+ANGEL_REFRESH_AHEAD = dt.timedelta(minutes=10)
 
 
 def _import_sdk():
@@ -166,7 +172,9 @@ class AngelOneBroker:
             "refresh": data["refreshToken"],
             "feed": data.get("feedToken", ""),
         }
-        sessions.session_save(account=self.account, tokens=tokens)
+        now = timezone.now()
+        expires = sessions.angel_session_expiry(tokens["jwt"], at=now)
+        sessions.session_save(account=self.account, tokens=tokens, at=now, expires_at=expires)
         self._client = SmartClient(credentials["api_key"], access_token=tokens["jwt"], refresh_token=tokens["refresh"])
         return self._client
 
@@ -187,7 +195,9 @@ class AngelOneBroker:
             if data and data.get("jwtToken"):
                 fresh = {"jwt": data["jwtToken"], "refresh": data.get("refreshToken") or tokens["refresh"]}
                 fresh["feed"] = data.get("feedToken", tokens.get("feed", ""))
-                sessions.session_save(account=self.account, tokens=fresh)
+                now = timezone.now()
+                expires = sessions.angel_session_expiry(fresh["jwt"], at=now)
+                sessions.session_save(account=self.account, tokens=fresh, at=now, expires_at=expires)
                 self._client = SmartClient(api_key, access_token=fresh["jwt"], refresh_token=fresh["refresh"])
                 return self._client
         return self.login()
@@ -198,6 +208,12 @@ class AngelOneBroker:
             tokens = sessions.session_tokens(self.account)
             if not tokens.get("jwt"):
                 return self.login()
+            expires = self.account.session_expires_at
+            if expires is not None and expires - timezone.now() <= ANGEL_REFRESH_AHEAD:
+                try:
+                    return self.refresh()
+                except BrokerTimeout:  # no answer: the JWT still works for now; the next call tries again
+                    log.warning("%s: renewing the Angel One session got no answer", self.account.client_id)
             self._client = SmartClient(
                 self.account.credentials["api_key"], access_token=tokens["jwt"], refresh_token=tokens.get("refresh")
             )

@@ -91,6 +91,9 @@ class Broker(Protocol):
         max_margin_utilization."""
         ...
 
+    # Optional: `order_margin(requests) -> Decimal | None`, the broker's own margin for these orders placed
+    # together (Zerodha: Kite's basket margins). An adapter without it is judged by brokers.margin's estimate.
+
     def find_order(self, tag: str) -> OrderResult | None:
         """The order carrying `tag`, or None when the broker has none (reconciliation)."""
         ...

@@ -143,6 +143,34 @@ class ZerodhaBroker:
         margins = self._call("margins", lambda: self.kite.margins())
         return decimal((margins.get("equity") or {}).get("net"))
 
+    def order_margin(self, requests: list[OrderRequest]) -> Decimal | None:
+        """Kite's own margin for these orders placed together (POST /margins/basket, compact, the account's
+        open positions considered): SPAN + exposure with the hedges' benefit, the figure Kite's RMS checks."""
+        symbols = symbols_for(requests, BROKER)
+        basket = []
+        for request in requests:
+            found = symbols[request.instrument_id]
+            if isinstance(found, BrokerError):
+                raise found
+            basket.append(
+                {
+                    "exchange": request.exchange,
+                    "tradingsymbol": found[0],
+                    "transaction_type": request.side,
+                    "variety": VARIETY,
+                    "product": request.product,
+                    "order_type": request.order_type,
+                    "quantity": request.quantity,
+                    "price": float(request.limit_price or 0),
+                    "trigger_price": 0,
+                }
+            )
+        data = self._call(
+            "basket margins",
+            lambda: self.kite.basket_order_margins(basket, consider_positions=True, mode="compact"),
+        )
+        return decimal(((data or {}).get("final") or {}).get("total"))
+
     def _params(self, request: OrderRequest, symbol: str) -> dict:
         if not request.tag.isalnum() or len(request.tag) > 20:
             raise BrokerError(f"tag {request.tag!r} is not 1-20 letters and digits (Kite refuses it)", permanent=True)

@@ -3,8 +3,9 @@
 
 It speaks what smartapi-python sends and expects: JSON bodies under /rest/, answers {"status": true,
 "message": "SUCCESS", "errorcode": "", "data": ...}; failures arrive as HTTP 200 with status false and an
-errorcode (AB1010 "AMX Session Expired" once the session is expired, AG8001 for a token it never issued, AB1050
-for a wrong TOTP); statuses in lower case ("open", "complete", "cancelled", "rejected"); numbers in the order
+errorcode (AB1010 "AMX Session Expired" once the session is expired or past its JWT's exp, AG8001 for a token it
+never issued, AB1050 for a wrong TOTP); its jwtToken is JWT-shaped with an `exp` claim `jwt_hours` (control key,
+default 27) after issue on the fake's clock, as Angel One's 24-28 hour tokens; statuses in lower case ("open", "complete", "cancelled", "rejected"); numbers in the order
 book as strings where the real API sends strings; an empty book is data null. Faults and the book: book.py.
 """
 
@@ -39,8 +40,20 @@ def totp_now(secret: str, at: float | None = None, step: int = 30) -> set[str]:
     return codes
 
 
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def jwt_for(claims: dict) -> str:
+    """A JWT-shaped token (HS512 header, the claims, a signature the fake never checks: it knows its tokens)."""
+    header = b64url(json.dumps({"alg": "HS512"}).encode())
+    payload = b64url(json.dumps(claims, separators=(",", ":")).encode())
+    return f"{header}.{payload}.{b64url(hashlib.sha512((header + payload).encode()).digest())}"
+
+
 class AngelHandler(FakeHandler):
     book = Book("A")
+    jwt_exp: dict[str, float] = {}
     api_key = "fake_angel_key"
     client_code = "A123456"
     pin = "1234"
@@ -125,8 +138,11 @@ class AngelHandler(FakeHandler):
         if self.headers.get("X-PrivateKey") != self.api_key:
             return self.fail("AG8004", "Invalid API Key")
         token = self._token()
+        now = time.time() + self.book.clock_offset
+        if self.book.token_ok(token) and self.jwt_exp.get(token, now + 1) <= now:
+            self.book.tokens.discard(token)  # past its exp: Angel One ends the session
         if not self.book.token_ok(token):
-            if token in self.expired or (token and token.startswith("aaccess")):
+            if token in self.expired or token in self.jwt_exp or (token and token.startswith("aaccess")):
                 return self.fail("AB1010", "AMX Session Expired")
             return self.fail("AG8001", "Invalid Token")
         name = path[len(PREFIX) :] if path.startswith(PREFIX) else path
@@ -225,8 +241,16 @@ class AngelHandler(FakeHandler):
         return self.ok(self._tokens())
 
     def _tokens(self) -> dict:
+        inner = self.book.issue_token("access")
+        issued = time.time() + self.book.clock_offset
+        exp = issued + float(self.book.faults.get("jwt_hours", 27)) * 3600
+        jwt = jwt_for({"username": self.client_code, "token": inner, "iat": int(issued), "exp": int(exp)})
+        with self.book.lock:
+            self.book.tokens.discard(inner)
+            self.book.tokens.add(jwt)
+            type(self).jwt_exp[jwt] = int(exp)
         return {
-            "jwtToken": self.book.issue_token("access"),
+            "jwtToken": jwt,
             "refreshToken": self.book.issue_token("refresh"),
             "feedToken": uuid.uuid4().hex,
         }

@@ -13,6 +13,7 @@ Control keys (each optional; counts are "the next N orders/requests"):
   fill_later: N, fill_after: seconds   next N orders rest OPEN and fill after that many seconds (0 = on /_control/fill)
   fill_later_side: BUY|SELL   only orders of that side rest (the others trade at once)
   rest: N                next N orders rest OPEN until /_control/fill or a marketable modify
+POST /_control/fill {"order_id": ID, "quantity": Q} fills resting orders now (all, or one; Q more of each, or all).
   http_429: N            next N requests are answered 429 (not processed)
   http_500: N            next N requests are answered 500 (not processed)
   delay: seconds, delay_count: N   next N requests are answered after that many seconds (processed after the wait)
@@ -22,7 +23,8 @@ Control keys (each optional; counts are "the next N orders/requests"):
   freeze_quantity: N     quantity above which an order is refused (default none)
   postback_url, api_secret   Kite only: where to POST order updates and the secret their checksum uses
   redirect_url           Kite only: where the login page sends the request_token
-  clock: epoch seconds   the client's "now" (a test's pinned clock): TOTP codes are checked against it
+  clock: epoch seconds   the client's "now" (a test's pinned clock): TOTP codes and JWT expiry follow it
+  jwt_hours: H           Angel only: hours from issue to the exp of the JWTs it issues (default 27)
   reset: true            forget orders, counters and faults
 """
 
@@ -124,7 +126,7 @@ class Book:
             ):
                 if key in body:
                     self.faults[key] = int(body[key])
-            for key in ("partial_ratio", "fill_after", "delay"):
+            for key in ("partial_ratio", "fill_after", "delay", "jwt_hours"):
                 if key in body:
                     self.faults[key] = float(body[key])
             if "fill_later_side" in body:
@@ -204,8 +206,9 @@ class Book:
                 self._match(order)
             return order
 
-    def _match(self, order: FakeOrder, *, force: bool = False) -> bool:
-        """Fill what the price allows (all of a MARKET order, a LIMIT order when it crosses); True if it traded."""
+    def _match(self, order: FakeOrder, *, force: bool = False, quantity: int | None = None) -> bool:
+        """Fill what the price allows (all of a MARKET order, a LIMIT order when it crosses; at most `quantity`
+        when given, the rest working on); True if it traded."""
         if order.status != "OPEN":
             return False
         ltp = self.price_of(order.tradingsymbol)
@@ -217,7 +220,12 @@ class Book:
             price = max(order.price, ltp)
         else:
             return False
-        quantity = order.quantity - order.filled
+        if quantity is not None:
+            quantity = min(quantity, order.quantity - order.filled)
+            if quantity <= 0:
+                return False
+        else:
+            quantity = order.quantity - order.filled
         if order.target_ratio is not None:
             lot = self.faults.get("lot", 1)
             lots = int((Decimal(order.quantity // lot) * order.target_ratio).to_integral_value(rounding=ROUND_DOWN))
@@ -248,15 +256,17 @@ class Book:
                         changed.append(order)
         return changed
 
-    def fill_now(self, order_id: str | None = None) -> list[FakeOrder]:
-        """Fill resting orders at once (all, or one): the 'fill later' of a test that steers time itself."""
+    def fill_now(self, order_id: str | None = None, quantity: int | None = None) -> list[FakeOrder]:
+        """Fill resting orders at once (all, or one): the 'fill later' of a test that steers time itself. With
+        `quantity`, each fills only that much more (a partial fill; the rest keeps resting)."""
         changed = []
         with self.lock:
             for order in self.orders.values():
                 if order.status == "OPEN" and order_id in (None, order.order_id):
-                    order.fill_at = None
                     order.target_ratio = None
-                    if self._match(order, force=True):
+                    if quantity is None:
+                        order.fill_at = None
+                    if self._match(order, force=True, quantity=quantity):
                         changed.append(order)
         return changed
 
@@ -367,7 +377,8 @@ class FakeHandler(BaseHTTPRequestHandler):
             return self.send_json(200, self.book.control(body))
         if path == "/_control/fill" and method == "POST":
             body = json.loads(raw or b"{}")
-            changed = self.book.fill_now(body.get("order_id"))
+            quantity = body.get("quantity")
+            changed = self.book.fill_now(body.get("order_id"), int(quantity) if quantity else None)
             self.notify(changed)
             return self.send_json(200, {"filled": [o.order_id for o in changed]})
         if path == "/_control/orders" and method == "GET":

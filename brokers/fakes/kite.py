@@ -177,6 +177,8 @@ class KiteHandler(FakeHandler):
 
     def route(self, method: str, path: str, raw: bytes) -> None:
         fields = self._form(raw) if method in ("POST", "PUT") and raw and not path.startswith("/margins") else {}
+        if path.startswith("/margins") and raw:
+            fields = {"basket": json.loads(raw), "query": self._query()}
         self.book.record(method, path, fields)
         if path == "/connect/login" and method == "GET":
             return self.login_page()

@@ -54,8 +54,9 @@ class FakeProcess:
     def requests(self) -> list[dict]:
         return requests.get(f"{self.url}/_control/orders", timeout=5).json()["requests"]
 
-    def fill(self, order_id: str | None = None) -> list[str]:
-        body = {"order_id": order_id} if order_id else {}
+    def fill(self, order_id: str | None = None, quantity: int | None = None) -> list[str]:
+        """Fill resting orders now: all, or one; `quantity` more of each (a partial fill), or all of it."""
+        body = {k: v for k, v in {"order_id": order_id, "quantity": quantity}.items() if v}
         return requests.post(f"{self.url}/_control/fill", json=body, timeout=5).json()["filled"]
 
     def stop(self) -> None:

@@ -1,6 +1,5 @@
 import datetime as dt
 
-from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -19,6 +18,7 @@ from .. import selectors
 from ..dispatch import execution_send
 from ..models import Alert
 from ..services import killswitch, monitors, order_actions, schedule
+from ..services.alerts import alerts_acknowledge
 from .serializers import (
     AlertSerializer,
     ExecutionDetailSerializer,
@@ -151,14 +151,13 @@ class ManualExecution(APIView):
         if strategy is None:
             raise serializers.ValidationError({"strategy_id": ["Strategy not found."]})
         try:
-            with transaction.atomic():
-                execution = schedule.execution_manual_create(
-                    strategy=strategy,
-                    execution_type=body.validated_data["execution_type"].upper(),
-                    force=body.validated_data["force"],
-                    now=timezone.now(),
-                )
-                transaction.on_commit(lambda: execution_send(execution.pk))
+            execution = schedule.execution_manual_create(
+                strategy=strategy,
+                execution_type=body.validated_data["execution_type"].upper(),
+                force=body.validated_data["force"],
+                now=timezone.now(),
+                send=execution_send,
+            )
         except ConflictError as exc:
             raise ConflictError(f"{exc.message} Send force=true to run another.") from exc
         execution.refresh_from_db()
@@ -344,9 +343,8 @@ class AlertAcknowledge(APIView):
     @extend_schema(request=None, responses={200: AlertSerializer})
     def post(self, request, alert_id):
         alert = get_object_or_404(Alert, owner=request.user, pk=alert_id)
-        if alert.acknowledged_at is None:
-            alert.acknowledged_at = timezone.now()
-            alert.save(update_fields=["acknowledged_at"])
+        alerts_acknowledge(alerts=Alert.objects.filter(pk=alert.pk), now=timezone.now())
+        alert.refresh_from_db()
         return Response(AlertSerializer(alert).data)
 
 

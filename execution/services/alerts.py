@@ -37,3 +37,9 @@ def alert_raise(**fields) -> Alert:
     alert = alert_new(**fields)
     alert.save()
     return alert
+
+
+def alerts_acknowledge(*, alerts, now) -> int:
+    """Mark the alerts of `alerts` (a queryset) that are not acknowledged yet as acknowledged at `now`; one
+    already acknowledged keeps its time. Returns how many changed."""
+    return alerts.filter(acknowledged_at=None).update(acknowledged_at=now)

@@ -15,7 +15,7 @@ from django.db.models import Prefetch, Q
 from allocations.lots import LotsError
 from allocations.models import Allocation, LegOverride
 from allocations.selectors import allocation_lots
-from brokers.adapters.base import BrokerError, adapter_for
+from brokers.adapters.base import BrokerError, OrderRequest, adapter_for
 from brokers.margin import LegQuantity, estimate_margin
 from brokers.models import BrokerAccount
 from brokers.sessions import session_valid_at
@@ -279,6 +279,21 @@ class Funds:
             raise value
         return value
 
+    def margin(self, account: BrokerAccount, requests: list[OrderRequest], *, estimate: Decimal | None):
+        """The margin the account's broker itself computes for these orders placed together, when its adapter
+        can ask (Zerodha: Kite's basket margins, hedges netted, open positions considered), under the broker
+        deadline; the platform's own estimate when it cannot, or when the broker does not answer."""
+        broker = adapter_for(account)
+        if not hasattr(broker, "order_margin"):
+            return estimate
+        try:
+            value = broker_call(broker.order_margin, requests)
+        except Exception as exc:
+            message = exc.message if isinstance(exc, BrokerError) else f"{type(exc).__name__}: {exc}"
+            log.warning("%s: broker margin unknown (%s); using the estimate %s", account.client_id, message, estimate)
+            return estimate
+        return estimate if value is None else value
+
 
 class AccountSkip(Exception):
     """This account cannot trade this entry; the message is its skip reason (the other accounts go on)."""
@@ -416,6 +431,25 @@ def _plan_account(plan: AccountPlan, execution, by_no: dict, resolved: dict, spo
         spot=spot,
     )
     limits = allocation.risk_limits or {}
+    margin = funds.margin(
+        account,
+        [
+            OrderRequest(
+                tag="",
+                instrument_id=resolved[r.leg_no][0].instrument_id,
+                exchange=resolved[r.leg_no][0].exchange,
+                tradingsymbol=resolved[r.leg_no][0].tradingsymbol,
+                side=r.transaction_type,
+                quantity=r.quantity,
+                order_type="LIMIT" if resolved[r.leg_no][1] is not None else "MARKET",
+                limit_price=resolved[r.leg_no][1],
+                product=strategy.product,
+            )
+            for r in plan.legs
+            if r.quantity
+        ],
+        estimate=spot_margin,
+    )
     reason = risk.breach(
         limits,
         days[(strategy.pk, account.pk)],
@@ -426,9 +460,9 @@ def _plan_account(plan: AccountPlan, execution, by_no: dict, resolved: dict, spo
                 for r in plan.legs
             ),
             position_value=value,
-            margin=spot_margin,
+            margin=margin,
             # the size limit max_margin_percent needs the funds whenever the margin is known
-            funds=funds.of(account) if spot_margin is not None or limits.get("max_margin_utilization") is not None else None,
+            funds=funds.of(account) if margin is not None or limits.get("max_margin_utilization") is not None else None,
             lots_per_leg={r.leg_no: r.final_lots for r in plan.legs},
             client_id=account.client_id,
         ),

@@ -171,9 +171,10 @@ def executions_enqueue(*, now: dt.datetime, send) -> int:
     return sum(len(ids) for _, _, ids in batches)
 
 
-def execution_manual_create(*, strategy, execution_type: str, force: bool, now: dt.datetime) -> Execution:
-    """A MANUAL execution due now, run through the same path as scheduled ones. A second manual one of the
-    same type on the same day is refused (409) unless `force`."""
+def execution_manual_create(*, strategy, execution_type: str, force: bool, now: dt.datetime, send) -> Execution:
+    """A MANUAL execution due now, run through the same path as scheduled ones: `send(execution_id)` hands it to
+    the queue once the row is committed. A second manual one of the same type on the same day is refused (409)
+    unless `force`."""
     from config.exceptions import ConflictError, DomainError
 
     if strategy.status == Strategy.Status.ARCHIVED:
@@ -186,7 +187,7 @@ def execution_manual_create(*, strategy, execution_type: str, force: bool, now: 
         ).exclude(status__in=[Execution.Status.FAILED, Execution.Status.CANCELLED, Execution.Status.MISSED])
         if earlier.exists() and not force:
             raise ConflictError(f"A manual {execution_type.lower()} of this strategy already ran today.")
-        return Execution.objects.create(
+        execution = Execution.objects.create(
             strategy=strategy,
             execution_type=execution_type,
             execution_date=day,
@@ -195,6 +196,8 @@ def execution_manual_create(*, strategy, execution_type: str, force: bool, now: 
             trigger=Execution.Trigger.MANUAL,
             enqueued_at=now,
         )
+        transaction.on_commit(lambda: send(execution.pk))
+        return execution
 
 
 def executions_cancel(*, execution_ids) -> list[Execution]:

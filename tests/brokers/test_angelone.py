@@ -23,7 +23,9 @@ def test_the_first_call_logs_in_from_the_totp_secret_and_stores_the_session_encr
     account = BrokerAccount.objects.get(pk=angel_account.pk)
     tokens = sessions.session_tokens(account)
     assert tokens["jwt"] and tokens["refresh"] and tokens["jwt"] not in account.session_token_encrypted
-    assert account.session_expires_at.isoformat() == "2026-11-23T18:30:00+00:00"  # midnight IST
+    # Until the JWT's own exp (the fake's tokens last 27 h, as Angel One's 24-28 h do), not midnight IST
+    assert account.session_expires_at == sessions.jwt_expiry(tokens["jwt"])
+    assert account.session_expires_at.isoformat() == "2026-11-24T07:30:00+00:00"
     (login,) = [r for r in angel_fake.requests() if r["path"].endswith("/loginByPassword")]
     assert login["fields"] == {"clientcode": "A123456"}  # the fake never records the PIN or the TOTP
 

@@ -273,3 +273,23 @@ def test_cancel_cancels_only_the_scheduled_executions_and_returns_them(condor, f
     assert statuses == {scheduled.pk: Execution.Status.CANCELLED, running.pk: Execution.Status.IN_PROGRESS}
     # a cancelled execution is not enqueued
     assert schedule.executions_enqueue(now=at(9, 29), send=lambda *args, **kwargs: None) == 0
+
+
+def test_a_manual_run_is_sent_to_the_queue_once_committed_and_a_second_one_is_refused(
+    condor, frozen, django_capture_on_commit_callbacks
+):
+    from config.exceptions import ConflictError
+
+    sent = []
+    with django_capture_on_commit_callbacks(execute=True):
+        execution = schedule.execution_manual_create(
+            strategy=condor, execution_type="ENTRY", force=False, now=at(10, 0), send=sent.append
+        )
+    assert sent == [execution.pk]
+    assert (execution.trigger, execution.status) == (Execution.Trigger.MANUAL, Execution.Status.SCHEDULED)
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(ConflictError):
+        schedule.execution_manual_create(
+            strategy=condor, execution_type="ENTRY", force=False, now=at(10, 5), send=sent.append
+        )
+    assert sent == [execution.pk] and Execution.objects.count() == 1
