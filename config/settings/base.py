@@ -135,7 +135,7 @@ REST_FRAMEWORK = {
 SIMPLE_JWT = {
     # Short: logout and revocation end refresh tokens at once, a stolen access token lives at most this long
     # (revocation through the token version also ends access tokens at once).
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=5)),
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,

@@ -8,7 +8,7 @@ Whatever happens, these hold:
 - no account ends an entry net short an option type more than its hedge covers;
 - an exit leaves the strategy flat, or raises a critical alert naming what is still open.
 
-HYPOTHESIS_EXAMPLES (default 6) sets how many random days it plays."""
+HYPOTHESIS_EXAMPLES (default 12) sets how many random days it plays."""
 
 import datetime as dt
 import os
@@ -157,7 +157,7 @@ def _cleanup():
 
 
 @settings(
-    max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "6")),
+    max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "12")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     derandomize=True,
