@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import json
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
@@ -135,6 +138,28 @@ def place_each(broker: Broker, requests: list[OrderRequest]) -> list[OrderResult
         except BrokerError as exc:
             answers.append(exc)
     return answers
+
+
+# The time.monotonic() instant by which the adapter call running in this thread must be answered (the engine's
+# broker deadline). Past it the caller has given up and counts the call's orders UNKNOWN, so an adapter sends no
+# further order request: one sent now could land after reconciliation judged it never placed.
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("broker_deadline", default=None)
+
+
+@contextmanager
+def call_deadline(deadline: float):
+    """Run an adapter call under `deadline` (a time.monotonic() instant); see seconds_left."""
+    token = _deadline.set(deadline)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def seconds_left() -> float | None:
+    """Seconds until the running call's deadline (negative once past), or None when it has none."""
+    deadline = _deadline.get()
+    return None if deadline is None else deadline - time.monotonic()
 
 
 _REGISTRY: dict[str, type] = {}

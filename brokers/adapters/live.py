@@ -19,7 +19,7 @@ from django.conf import settings
 
 from .. import ratelimit
 from ..models import Instrument
-from .base import BrokerError, BrokerTimeout, OrderRequest, OrderResult
+from .base import BrokerError, BrokerTimeout, OrderRequest, OrderResult, seconds_left
 
 log = logging.getLogger(__name__)
 IST = ZoneInfo("Asia/Kolkata")
@@ -114,17 +114,31 @@ def ist_datetime(value, *, today: dt.date | None = None) -> dt.datetime:
     return moment.replace(tzinfo=IST) if moment.tzinfo is None else moment
 
 
+def _order_slot(account, what: str) -> None:
+    """Take the account's next order slot, waiting no longer than the call's deadline; past the deadline the
+    request is not sent (BrokerError): the engine has already counted it UNKNOWN and will look it up by tag."""
+    left = seconds_left()
+    if left is not None and left <= 0:
+        raise BrokerError(f"{account.client_id}: {what}: not sent, the broker deadline passed")
+    wait = settings.BROKER_RATE_LIMIT_WAIT if left is None else min(settings.BROKER_RATE_LIMIT_WAIT, left)
+    ratelimit.order_slot(account, timeout=wait)
+    left = seconds_left()
+    if left is not None and left <= 0:
+        raise BrokerError(f"{account.client_id}: {what}: not sent, the broker deadline passed while it waited")
+
+
 def call(account, what: str, fn, *, order_call: bool, translate):
     """Run one SDK call for `account`.
 
     `translate(exc)` maps the SDK's own exceptions to a BrokerError or RateLimited (or returns None to re-raise).
-    Order calls (place/modify/cancel) first take a rate-limit slot; a 429 (not processed) waits for another
+    Order calls (place/modify/cancel) first take a rate-limit slot (within the engine's deadline for the call,
+    else they are not sent); a 429 (not processed) waits for another
     slot and is sent again, up to BROKER_429_RETRIES times. A network error, a timeout or a 5xx is a
     BrokerTimeout: the request may have been processed, so it is never resent here."""
     attempts = settings.BROKER_429_RETRIES + 1
     for attempt in range(attempts):
         if order_call:
-            ratelimit.order_slot(account)
+            _order_slot(account, what)
         try:
             return fn()
         except (requests.Timeout, requests.ConnectionError) as exc:

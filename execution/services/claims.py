@@ -22,7 +22,7 @@ from django.db import connection
 from django.db.models import F, Q
 from django.utils import timezone
 
-from brokers.adapters.base import BrokerTimeout
+from brokers.adapters.base import BrokerTimeout, call_deadline
 from config.db import bulk_update
 
 from ..models import Alert, Execution, Order
@@ -69,7 +69,8 @@ def _call(deadline: float, fn, args, kwargs):
     try:
         if time.monotonic() > deadline:  # queued behind stalled calls until too late: never start it
             raise BrokerTimeout("the broker call did not start before its deadline")
-        return fn(*args, **kwargs)
+        with call_deadline(deadline):  # nor send one more order once the caller gave up on the call
+            return fn(*args, **kwargs)
     finally:
         connection.close_if_unusable_or_obsolete()
 

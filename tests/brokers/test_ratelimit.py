@@ -6,6 +6,7 @@ import subprocess
 import sys
 import uuid
 
+import pytest
 import redis
 
 from brokers.adapters.base import adapter_for
@@ -81,3 +82,33 @@ def test_two_worker_processes_share_one_accounts_angel_limit_of_20_a_second(live
     client.delete(bucket_key("ANGELONE", account_id))
     assert len(admitted) == 60
     assert most_in_any_window(admitted) <= 20
+
+
+@pytest.mark.django_db(transaction=True)  # the broker thread reads the instrument on its own connection
+def test_orders_that_get_no_slot_within_the_engines_broker_deadline_are_not_sent(
+    zerodha_account, instrument, kite_fake, live_settings
+):
+    """30 orders at Kite's 10/s need 2 s; under a 1.5 s broker deadline the adapter sends what the deadline
+    allows and answers the rest "not sent" (never sends them once the engine stops waiting: one sent after
+    that could land when reconciliation has judged it never placed)."""
+    import time
+
+    from brokers.adapters.base import BrokerTimeout
+    from execution.services.claims import broker_call
+
+    live_settings.BROKER_CALL_TIMEOUT_SECONDS = 1.5
+    requests_ = [request_for(instrument, tag=f"OPLATE{n:010d}", quantity=65) for n in range(30)]
+    try:  # answered just in time (the rest "not sent"), or not (the engine counts them UNKNOWN): either way,
+        answers = broker_call(adapter_for(zerodha_account).place_orders, requests_)
+    except BrokerTimeout:
+        answers = None
+    time.sleep(3.0)  # long enough for all 30 to go at 10/s, had the adapter kept sending after the deadline
+
+    arrivals = [r["at"] for r in kite_fake.requests() if r["path"] == "/orders/regular"]
+    assert 10 <= len(arrivals) < 30 and max(arrivals) - min(arrivals) <= 1.5  # the fake's own clock
+    sent = len(arrivals)
+    assert sorted(o["tag"] for o in kite_fake.orders()) == [r.tag for r in requests_[:sent]]
+    if answers is not None:
+        assert [a.status for a in answers[:sent]] == ["FILLED"] * sent
+        assert all("not sent" in a.message for a in answers[sent:])
+    redis.Redis.from_url(live_settings.REDIS_URL).delete(bucket_key("ZERODHA", zerodha_account.pk))
