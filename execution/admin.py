@@ -8,7 +8,7 @@ from .models import Alert, Execution, Fill, Order, OrderEvent, Position
 from .services.alerts import alerts_acknowledge
 from .services.killswitch import kill_switch_engage, kill_switch_release
 from .services.monitors import reconciliation_report
-from .services.schedule import executions_cancel
+from .services.schedule import execution_cancel
 
 
 class ViewOnlyAdminMixin:
@@ -85,7 +85,7 @@ class ExecutionAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel selected scheduled executions", permissions=["cancel"])
     def cancel_scheduled(self, request, queryset):
         selected = queryset.count()
-        cancelled = executions_cancel(execution_ids=list(queryset.values_list("pk", flat=True)))
+        cancelled = execution_cancel(execution_ids=list(queryset.values_list("pk", flat=True)))
         for execution in cancelled:
             self.log_change(request, execution, "Cancelled from the admin.")
         message = f"Cancelled {len(cancelled)} scheduled execution{'' if len(cancelled) == 1 else 's'}."

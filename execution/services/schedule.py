@@ -200,7 +200,7 @@ def execution_manual_create(*, strategy, execution_type: str, force: bool, now: 
         return execution
 
 
-def executions_cancel(*, execution_ids) -> list[Execution]:
+def execution_cancel(*, execution_ids) -> list[Execution]:
     """Cancel those of `execution_ids` that are still SCHEDULED; the others (running, finished) are left as they
     are. Returns the cancelled executions, with their strategy."""
     with transaction.atomic():

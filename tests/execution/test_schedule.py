@@ -266,7 +266,7 @@ def test_cancel_cancels_only_the_scheduled_executions_and_returns_them(condor, f
         status=Execution.Status.IN_PROGRESS,
     )
 
-    cancelled = schedule.executions_cancel(execution_ids=[scheduled.pk, running.pk])
+    cancelled = schedule.execution_cancel(execution_ids=[scheduled.pk, running.pk])
 
     assert [(e.pk, e.strategy.pk) for e in cancelled] == [(scheduled.pk, condor.pk)]
     statuses = dict(Execution.objects.values_list("pk", "status"))
