@@ -187,3 +187,10 @@ def test_the_sdks_logger_stays_silent_after_logging_is_configured_again(angel_ac
     finally:
         logzero.logger.removeHandler(handler)
     assert handler.records == []
+
+
+def test_ltp_reads_getltpdata_by_symbol_and_token(angel_account, angel_fake):
+    angel_fake.control(ltp={"NIFTY01DEC2626000PE": 91.35})
+    assert adapter_for(angel_account).ltp("NFO", "NIFTY01DEC2626000PE", "43651") == Decimal("91.35")
+    (asked,) = [r for r in angel_fake.requests() if r["path"].endswith("/getLtpData")]
+    assert asked["fields"] == {"exchange": "NFO", "tradingsymbol": "NIFTY01DEC2626000PE", "symboltoken": "43651"}
