@@ -59,7 +59,11 @@ def _import_sdk():
     def refuse(*args, **kwargs):
         raise requests.ConnectionError("SmartApi's import-time IP lookup is disabled")
 
-    logzero.logger.disabled = True  # the SDK logs request headers, bearer token included
+    # The SDK logs request headers, bearer token included. `disabled` alone does not last: any later
+    # logging.config.dictConfig with disable_existing_loggers=False (Django's, a Celery worker's) turns it back
+    # on; a level above CRITICAL survives that, so the logger stays silent whatever configures logging after.
+    logzero.logger.disabled = True
+    logzero.logger.setLevel(logging.CRITICAL + 1)
     real_get = requests.get
     requests.get = refuse
     try:

@@ -158,3 +158,32 @@ def test_a_secret_pyotp_cannot_use_is_a_session_error_naming_the_secret(angel_ac
     angel_account.save()
     health = adapter_for(angel_account).check_session()
     assert not health.ok and "TOTP secret" in health.detail
+
+
+def test_the_sdks_logger_stays_silent_after_logging_is_configured_again(angel_account, instrument, angel_fake):
+    """A Celery worker or Django configuring logging after the adapter was imported does not wake the SDK's
+    logger, which would print Angel One's answers and request headers (the bearer token)."""
+    import logging
+    import logging.config
+
+    import logzero
+
+    import brokers.adapters.angelone  # noqa: F401  (imported, so silenced, before logging is configured again)
+
+    class Collect(logging.Handler):
+        records: list = []
+
+        def emit(self, record):
+            self.records.append(record.getMessage())
+
+    handler = Collect()
+    logzero.logger.addHandler(handler)  # wherever the SDK's logger would write, this sees it too
+    try:
+        logging.config.dictConfig({"version": 1, "disable_existing_loggers": False})
+        broker = adapter_for(angel_account)
+        assert broker.check_session().ok
+        angel_fake.control(expire_session=True)  # placeOrder meets AB1010: the SDK logs "API request failed"
+        assert broker.place_order(request_for(instrument)).status == "FILLED"  # after a new login
+    finally:
+        logzero.logger.removeHandler(handler)
+    assert handler.records == []
