@@ -6,6 +6,7 @@ import secrets
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from config import jsontext
@@ -16,6 +17,7 @@ from . import services
 from .adapters.base import BrokerError
 from .api.serializers import BrokerAccountSerializer
 from .models import Broker, BrokerAccount
+from .sessions import IST
 
 FIELDS = ("client_id", "broker", "name", "credentials")
 
@@ -174,6 +176,8 @@ def zerodha_callback(request):
         messages.error(request, f"{account.client_id}: Zerodha did not connect. {exc.message}")
         return redirect("brokers:list")
     messages.success(
-        request, f"{account.client_id}: Zerodha connected until {account.session_expires_at:%d %b %H:%M} UTC."
+        request,
+        f"{account.client_id}: Zerodha connected until "
+        f"{timezone.localtime(account.session_expires_at, IST):%d %b %H:%M} IST.",
     )
     return redirect("brokers:list")

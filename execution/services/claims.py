@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from brokers.adapters.base import BrokerTimeout, call_deadline
 from config.db import bulk_update
+from market.calendar import EXCHANGE_TZ
 
 from ..models import Alert, Execution, Order
 from .alerts import alert_new
@@ -128,7 +129,7 @@ def executions_claim(execution_ids, *, now: dt.datetime) -> list[Execution]:
     for execution in missed:
         lateness = (now - execution.due_at).total_seconds()
         execution.error = (
-            f"{execution.strategy} {execution.execution_type} due {execution.due_at:%H:%M:%S} UTC was not started: "
+            f"{execution.strategy} {execution.execution_type} due {execution.due_at.astimezone(EXCHANGE_TZ):%H:%M:%S} IST was not started: "
             f"{lateness:.0f} s late, beyond the {budget.seconds} s budget. Nothing was traded; act manually if needed."
         )
     if missed:

@@ -160,7 +160,7 @@ def chains_load(*, wanted: dict[str, list[Leg]], now: dt.datetime) -> dict[str, 
         if index_quote is not None:
             if is_stale(index_quote.updated_at, now):
                 chain.error = (
-                    f"the {underlying} price is stale (last update {index_quote.updated_at:%H:%M:%S} UTC); "
+                    f"the {underlying} price is stale (last update {index_quote.updated_at.astimezone(EXCHANGE_TZ):%H:%M:%S} IST); "
                     "the market-data feed is not running"
                 )
                 continue
@@ -229,7 +229,7 @@ def limit_for(contract: Contract, side: str, slippage: Decimal, *, leg_no: int) 
     if quote.stale:
         raise ContractError(
             f"leg {leg_no}: the quote for {contract.tradingsymbol} is stale "
-            f"(last update {quote.updated_at:%H:%M:%S} UTC); refusing to price a limit order off it"
+            f"(last update {quote.updated_at.astimezone(EXCHANGE_TZ):%H:%M:%S} IST); refusing to price a limit order off it"
         )
     return contracts.limit_price(side=side, ltp=quote.ltp, slippage=slippage, tick=contract.tick_size)
 

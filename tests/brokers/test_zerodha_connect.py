@@ -44,7 +44,7 @@ def test_connect_zerodha_goes_to_kite_and_the_callback_stores_todays_token(page,
     callback = urlparse(back.headers["Location"])
     assert parse_qs(callback.query)["state"] and parse_qs(callback.query)["request_token"]
     done = page.get(f"{callback.path}?{callback.query}", follow=True)
-    assert "Zerodha connected until" in done.content.decode()
+    assert "Zerodha connected until" in done.content.decode() and "06:00 IST" in done.content.decode()
     account = BrokerAccount.objects.get(pk=zerodha.pk)
     assert sessions.session_tokens(account)["access_token"]
 

@@ -90,6 +90,7 @@ def test_a_claim_later_than_the_budget_is_missed_with_an_alert_and_trades_nothin
     execution.refresh_from_db()
     assert execution.status == Execution.Status.MISSED
     assert "31 s late" in execution.error
+    assert "due 09:29:29 IST" in execution.error  # traders read IST (MONDAY_0930 is 09:30 IST)
     assert Alert.objects.filter(kind="MISSED", execution=execution).exists()
     assert not PaperOrder.objects.exists()
 
