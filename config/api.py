@@ -1,5 +1,8 @@
 """Shared API pieces: strict JSON field types (no silent coercion) and owner scoping."""
 
+import datetime as dt
+import re
+import uuid
 from decimal import Decimal
 
 from drf_spectacular.utils import extend_schema_field
@@ -23,6 +26,34 @@ class JSONParser(parsers.JSONParser):
         if not isinstance(data, dict):
             raise ParseError("The request body must be a JSON object.")
         return data
+
+
+UUID_PATTERN = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+DATE_PATTERN = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def parse_query_uuid(request, name):
+    """A UUID query parameter in its canonical hyphenated form (what the schema's `uuid` format states); braces,
+    `urn:uuid:` or a bare hex string are a 400 naming the parameter like any other malformed id."""
+    value = request.query_params.get(name)
+    if value is None:
+        return None
+    if not UUID_PATTERN.match(value):
+        raise serializers.ValidationError({name: ["Must be a valid UUID."]})
+    return uuid.UUID(value)
+
+
+def parse_query_date(request, name):
+    """A date query parameter as YYYY-MM-DD exactly (the schema's `date` format), not ISO's other spellings."""
+    value = request.query_params.get(name)
+    if value is None:
+        return None
+    try:
+        if not DATE_PATTERN.match(value):
+            raise ValueError
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise serializers.ValidationError({name: ["Use YYYY-MM-DD."]}) from None
 
 
 class StrictIntegerField(serializers.IntegerField):

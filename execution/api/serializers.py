@@ -4,7 +4,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.api import HHMMField, MoneyField, RejectUnknownFieldsMixin, StrictBooleanField
+from config.api import HHMMField, MoneyField, RejectUnknownFieldsMixin, StrictBooleanField, StrictCharField
 from market.quotes import is_stale
 
 from ..models import Execution, Order, Position
@@ -253,7 +253,7 @@ class PositionSerializer(serializers.ModelSerializer):
 
 class KillSwitchSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     flatten = StrictBooleanField(default=False, help_text="Also close every open position (one exit per strategy)")
-    reason = serializers.CharField(max_length=200, required=False, default="engaged by the user")
+    reason = StrictCharField(max_length=200, required=False, default="engaged by the user")
 
 
 class KillSwitchResultSerializer(serializers.Serializer):

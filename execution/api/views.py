@@ -1,5 +1,3 @@
-import datetime as dt
-
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -9,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from brokers.models import BrokerAccount
+from config.api import parse_query_date, parse_query_uuid
 from config.exceptions import ConflictError
 from market import calendar
 from market import selectors as market_selectors
@@ -33,32 +32,15 @@ from .serializers import (
     ScheduleSerializer,
 )
 
-
-def query_uuid(request, name):
-    field = serializers.UUIDField()
-    value = request.query_params.get(name)
-    if value in (None, ""):
-        return None
-    try:
-        return field.to_internal_value(value)
-    except serializers.ValidationError:
-        raise serializers.ValidationError({name: ["Must be a valid UUID."]}) from None
-
-
-def query_date(request, name):
-    value = request.query_params.get(name)
-    if value in (None, ""):
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise serializers.ValidationError({name: ["Use YYYY-MM-DD."]}) from None
+query_uuid = parse_query_uuid
+query_date = parse_query_date
 
 
 def query_bool(request, name):
-    """`true` or `false` (any case); anything else is a 400 naming the parameter, never read as false."""
+    """`true` or `false` (any case); anything else (an empty value too) is a 400 naming the parameter, never read
+    as false."""
     value = request.query_params.get(name)
-    if value in (None, ""):
+    if value is None:
         return None
     if value.lower() not in ("true", "false"):
         raise serializers.ValidationError({name: ["Must be true or false."]})
@@ -67,7 +49,7 @@ def query_bool(request, name):
 
 def query_choice(request, name, choices):
     value = request.query_params.get(name)
-    if value in (None, ""):
+    if value is None:
         return None
     if value.upper() not in choices:
         raise serializers.ValidationError({name: [f"Must be one of {', '.join(c.lower() for c in choices)}."]})

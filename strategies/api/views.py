@@ -1,5 +1,3 @@
-import uuid
-
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -7,6 +5,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
 from baskets.models import Basket
+from config.api import parse_query_uuid
 
 from .. import selectors, services
 from ..models import Leg, Strategy
@@ -27,14 +26,7 @@ def owned_basket(user, basket_id, *, field="basket_id"):
     return basket
 
 
-def uuid_param(request, name):
-    value = request.query_params.get(name)
-    if value in (None, ""):
-        return None
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise serializers.ValidationError({name: ["Must be a valid UUID."]}) from None
+uuid_param = parse_query_uuid
 
 
 class StrategyQuerysetMixin:
@@ -48,7 +40,7 @@ class StrategyQuerysetMixin:
 
 def filter_status(queryset, request):
     wanted = request.query_params.get("status")
-    if wanted in (None, ""):
+    if wanted is None:
         return queryset.exclude(status=Strategy.Status.ARCHIVED)
     if wanted not in Strategy.Status.values:
         raise serializers.ValidationError({"status": [f"Must be one of {', '.join(Strategy.Status.values)}."]})

@@ -48,3 +48,68 @@ def test_swagger_ui_is_served_from_this_site_not_a_cdn(client):
     page = client.get("/api/v1/docs/").content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in page
     assert "cdn" not in page.lower() and "unpkg" not in page.lower()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/options/baskets/not-a-uuid/", "/api/v1/options/strategies/123/legs/", "/api/v1/no-such-thing/"],
+)
+def test_an_api_path_no_route_matches_is_a_json_404(api, path):
+    response = api.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "{12345678-1234-5678-1234-567812345678}",
+        "12345678123456781234567812345678",
+        "urn:uuid:12345678-1234-5678-1234-567812345678",
+    ],
+)
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/api/v1/options/orders/", "strategy_id"),
+        ("/api/v1/options/positions/", "strategy_id"),
+        ("/api/v1/options/strategies/", "basket_id"),
+    ],
+)
+def test_a_uuid_query_parameter_must_be_the_canonical_spelling(api, path, name, value):
+    response = api.get(path, {name: value})
+    assert response.status_code == 400
+    assert name in response.json()
+
+
+@pytest.mark.parametrize("value", ["20261203", "2026-W49-3", "2026-12-03T00:00"])
+def test_a_date_query_parameter_must_be_yyyy_mm_dd(api, value):
+    response = api.get("/api/v1/options/executions/schedule/", {"date": value})
+    assert response.status_code == 400
+    assert "date" in response.json()
+    response = api.get("/api/v1/options/executions/history/", {"to_date": value})
+    assert response.status_code == 400
+    assert "to_date" in response.json()
+
+
+def test_kill_switch_reason_that_is_not_a_string_is_400(api):
+    response = api.post("/api/v1/kill-switch/", {"reason": 12}, format="json")
+    assert response.status_code == 400
+    assert "reason" in response.json()
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/api/v1/options/orders/", "strategy_id"),
+        ("/api/v1/options/executions/schedule/", "date"),
+        ("/api/v1/options/executions/schedule/", "type"),
+        ("/api/v1/alerts/", "unacknowledged"),
+        ("/api/v1/options/strategies/", "status"),
+    ],
+)
+def test_an_empty_filter_value_is_400_not_no_filter(api, path, name):
+    response = api.get(path, {name: ""})
+    assert response.status_code == 400
+    assert name in response.json()

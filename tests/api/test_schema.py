@@ -71,3 +71,26 @@ def test_schema_and_swagger_ui_are_served(client):
     assert client.get("/api/v1/schema/").status_code == 200
     docs = client.get("/api/v1/docs/")
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()
+
+
+def test_every_operation_documents_its_error_answers_with_the_error_body(schema):
+    error = {"$ref": "#/components/schemas/ErrorResponse"}
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            assert {"400", "401"} <= set(responses), (method, path)
+            if "{" in path or method in ("post", "put", "patch", "delete") and "/auth/" not in path:
+                assert "404" in responses, (method, path)
+            if method in ("post", "put", "patch", "delete") and "/auth/" not in path:
+                assert responses["409"]["content"]["application/json"]["schema"] == error, (method, path)
+    assert schema["paths"]["/api/v1/options/baskets/{basket_id}/"]["delete"]["responses"]["409"]
+
+
+def test_page_size_bounds_are_in_the_schema(schema):
+    parameters = schema["paths"]["/api/v1/options/baskets/"]["get"]["parameters"]
+    page_size = next(p for p in parameters if p["name"] == "page_size")
+    assert page_size["schema"] == {"type": "integer", "minimum": 1, "maximum": 200}
+
+
+def test_request_bodies_that_refuse_unknown_fields_say_so(schema):
+    assert schema["components"]["schemas"]["KillSwitchRequest"]["additionalProperties"] is False
