@@ -52,9 +52,39 @@ def error_codes(path, method, operation):
     return codes
 
 
+# 09:15-15:30 (market.calendar.REGULAR_OPEN/REGULAR_CLOSE), the session strategy times must fall inside.
+SESSION_TIME_PATTERN = "^(09:(1[5-9]|[2-5][0-9])|1[0-4]:[0-5][0-9]|15:([0-2][0-9]|30))$"
+# is_intra_day is derived from product: MIS and true, or any other product (the default) and false; either may
+# be absent. Creating or replacing a strategy that is not MIS needs exit_days (MIS defaults them to entry_days).
+INTRADAY_RULE = [
+    {"required": ["product"], "properties": {"product": {"enum": ["MIS"]}, "is_intra_day": {"enum": [True]}}},
+    {"properties": {"product": {"not": {"enum": ["MIS"]}}, "is_intra_day": {"enum": [False]}}},
+]
+INTRADAY_RULE_WHOLE = [
+    INTRADAY_RULE[0],
+    {**INTRADAY_RULE[1], "required": ["exit_days"]},
+]
+
+
+def state_strategy_rules(result):
+    """The strategy rules a schema can state: session times, and is_intra_day agreeing with product. (An
+    intraday strategy exiting after it enters, on the days it enters, compares two fields: prose only.)"""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        properties = component.get("properties", {})
+        for field in ("entry_time", "exit_time"):
+            if field in properties and "pattern" in properties[field]:
+                properties[field]["pattern"] = SESSION_TIME_PATTERN
+        for field in ("entry_days", "exit_days"):
+            if properties.get(field, {}).get("type") == "array":
+                properties[field]["uniqueItems"] = True  # "Each day may appear once."
+        if name.endswith("Request") and {"product", "is_intra_day"} <= set(properties):
+            component["anyOf"] = INTRADAY_RULE if name.startswith("Patched") else INTRADAY_RULE_WHOLE
+
+
 def add_error_responses(result, generator, request, public):
     """drf-spectacular postprocessing hook (SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"])."""
     result.setdefault("components", {}).setdefault("schemas", {})[ERROR_COMPONENT] = ERROR_SCHEMA
+    state_strategy_rules(result)
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             if not isinstance(operation, dict) or "responses" not in operation:
@@ -79,4 +109,20 @@ class AutoSchema(SpectacularAutoSchema):
         result = super()._map_basic_serializer(serializer, direction)
         if direction == "request" and isinstance(serializer, RejectUnknownFieldsMixin):
             result["additionalProperties"] = False
+        return result
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        from decimal import Decimal
+
+        from rest_framework import serializers
+
+        result = super()._map_serializer_field(field, direction, bypass_extensions)
+        # A number with more decimals than the field keeps is a 400 (DRF does not round): say so.
+        if (
+            direction == "request"
+            and isinstance(field, serializers.DecimalField)
+            and field.decimal_places is not None
+            and result.get("type") == "number"
+        ):
+            result["multipleOf"] = float(Decimal(1).scaleb(-field.decimal_places))
         return result

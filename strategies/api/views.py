@@ -1,6 +1,6 @@
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 
@@ -52,11 +52,14 @@ STATUS_PARAM = OpenApiParameter(
 )
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("basket_id", OpenApiTypes.UUID, description="Only this basket's strategies"),
-        STATUS_PARAM,
-    ]
+# The filters are the list's (GET) only: a POST does not read them, so it does not document them.
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[
+            OpenApiParameter("basket_id", OpenApiTypes.UUID, description="Only this basket's strategies"),
+            STATUS_PARAM,
+        ]
+    )
 )
 class StrategyListCreate(StrategyQuerysetMixin, generics.ListCreateAPIView):
     """List the user's strategies (with legs), or create a standalone strategy (optionally in basket_id)."""
@@ -75,7 +78,7 @@ class StrategyListCreate(StrategyQuerysetMixin, generics.ListCreateAPIView):
         serializer.instance = services.strategy_create(owner=self.request.user, basket=basket, **data)
 
 
-@extend_schema(parameters=[STATUS_PARAM])
+@extend_schema_view(get=extend_schema(parameters=[STATUS_PARAM]))
 class BasketStrategyListCreate(StrategyQuerysetMixin, generics.ListCreateAPIView):
     """The strategies of one basket; POST creates a strategy inside it (seed 001, Step 2)."""
 
