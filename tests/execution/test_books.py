@@ -71,3 +71,20 @@ def test_whatever_the_fills_a_flat_book_realizes_exactly_its_cash_flow(fills, cl
         cash += close_price * quantity * (1 if side == "SELL" else -1)
     assert position.net_quantity == 0 and position.open_cost == 0
     assert position.realized_pnl == cash
+
+
+def test_going_to_market_never_caps_an_order_below_what_its_limit_already_offered():
+    """Found by a trader: a BUY resting at 42.50 went to market protected at 41.00 (touch 40.15 + 2%)."""
+    from execution.models import Order
+    from execution.services.lifecycle import Policy, market_changes
+    from market.models import Instrument
+
+    instrument = Instrument(tick_size=Decimal("0.05"))
+    policy = Policy(after=None, modifies=2, protection=Decimal("2"))
+    buy = Order(side="BUY", order_type="LIMIT", limit_price=Decimal("42.50"), instrument=instrument)
+    assert market_changes(buy, Decimal("40.15"), policy)[0] == {"order_type": "MARKET", "limit_price": Decimal("42.50")}
+    sell = Order(side="SELL", order_type="LIMIT", limit_price=Decimal("38.00"), instrument=instrument)
+    assert market_changes(sell, Decimal("40.15"), policy)[0]["limit_price"] == Decimal("38.00")
+    # A limit the touch has moved past: the protection around the touch is the wider one, and it is kept.
+    low = Order(side="BUY", order_type="LIMIT", limit_price=Decimal("39.00"), instrument=instrument)
+    assert market_changes(low, Decimal("40.15"), policy)[0]["limit_price"] == Decimal("41.00")
