@@ -11,13 +11,18 @@ from .jsontext import TOO_DEEP
 
 
 class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser, with a body nested too deeply to parse answered 400 like any malformed JSON."""
+    """DRF's JSON parser, with a body nested too deeply to parse answered 400 like any malformed JSON.
+    Every request body of this API is a JSON object (bulk requests wrap their list: {"legs": [...]}), so an
+    array, string, number or null body is a 400 too, not something a view half-reads."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
-            return super().parse(stream, media_type, parser_context)
+            data = super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise ParseError(f"JSON parse error - {TOO_DEEP}") from None
+        if not isinstance(data, dict):
+            raise ParseError("The request body must be a JSON object.")
+        return data
 
 
 class StrictIntegerField(serializers.IntegerField):

@@ -55,6 +55,16 @@ def query_date(request, name):
         raise serializers.ValidationError({name: ["Use YYYY-MM-DD."]}) from None
 
 
+def query_bool(request, name):
+    """`true` or `false` (any case); anything else is a 400 naming the parameter, never read as false."""
+    value = request.query_params.get(name)
+    if value in (None, ""):
+        return None
+    if value.lower() not in ("true", "false"):
+        raise serializers.ValidationError({name: ["Must be true or false."]})
+    return value.lower() == "true"
+
+
 def query_choice(request, name, choices):
     value = request.query_params.get(name)
     if value in (None, ""):
@@ -339,7 +349,7 @@ class AlertList(generics.ListAPIView):
 
     def get_queryset(self):
         queryset = Alert.objects.filter(owner=self.request.user).select_related("broker_account")
-        if self.request.query_params.get("unacknowledged") in ("true", "1"):
+        if query_bool(self.request, "unacknowledged"):
             queryset = queryset.filter(acknowledged_at=None)
         return queryset
 
