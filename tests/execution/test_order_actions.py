@@ -175,8 +175,8 @@ def test_the_api_cancels_and_sends_to_market(resting, trader):
 @pytest.mark.parametrize(
     ("body", "content_type", "field"),
     [
-        ("[1, 2]", "application/json", "non_field_errors"),
-        ('"x"', "application/json", "non_field_errors"),
+        ("[1, 2]", "application/json", "detail"),
+        ('"x"', "application/json", "detail"),
         ("{bad json", "application/json", "detail"),
         ('{"quantity": 65}', "application/json", "quantity"),
     ],
