@@ -1,5 +1,6 @@
 from django.http import JsonResponse
 from django.urls import Resolver404, include, path, re_path, resolve
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.api.views import Logout
@@ -7,9 +8,11 @@ from accounts.api.views import Logout
 from .auth import ThrottledTokenObtainPairView, ThrottledTokenRefreshView
 
 
+@csrf_exempt
 def api_not_found(request, rest=""):
     """Any /api/v1/ path no route takes (a malformed id included): a JSON 404, as every API error is, never
-    Django's HTML page. A path that exists with a trailing slash says so."""
+    Django's HTML page (nor its HTML CSRF refusal: this view changes nothing). A path that exists with a
+    trailing slash says so."""
     detail = "Not found."
     if not request.path.endswith("/"):
         try:
