@@ -49,6 +49,7 @@ class _Book:
     """Duck-typed like `execution.models.Position` for `fill_apply`."""
 
     net_quantity: int = 0
+    open_cost: Decimal = ZERO
     average_price: Decimal = ZERO
     realized_pnl: Decimal = ZERO
     strike: Decimal = ZERO

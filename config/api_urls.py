@@ -1,5 +1,5 @@
 from django.http import JsonResponse
-from django.urls import include, path, re_path
+from django.urls import Resolver404, include, path, re_path, resolve
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -9,10 +9,19 @@ from .auth import ThrottledTokenObtainPairView, ThrottledTokenRefreshView
 
 
 @csrf_exempt
-def not_found(request, *args, **kwargs):
-    """Any /api/v1/ path no route matches (a malformed id in the path included) is a JSON 404 like a missing
-    object, never Django's HTML page (nor its HTML CSRF refusal: this view changes nothing)."""
-    return JsonResponse({"detail": "Not found."}, status=404)
+def api_not_found(request, rest=""):
+    """Any /api/v1/ path no route takes (a malformed id included): a JSON 404, as every API error is, never
+    Django's HTML page (nor its HTML CSRF refusal: this view changes nothing). A path that exists with a
+    trailing slash says so."""
+    detail = "Not found."
+    if not request.path.endswith("/"):
+        try:
+            match = resolve(request.path + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not api_not_found:
+            detail = f"Not found. The address ends with a slash: {request.path}/"
+    return JsonResponse({"detail": detail}, status=404)
 
 
 urlpatterns = [
@@ -27,6 +36,5 @@ urlpatterns = [
     path("", include("analytics.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
-    # Last: whatever no route above matched.
-    re_path(r"", not_found),
+    re_path(r"^(?P<rest>.*)$", api_not_found),  # last: what no route above takes
 ]

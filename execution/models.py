@@ -204,7 +204,15 @@ class Position(models.Model):
     broker_account = models.ForeignKey("brokers.BrokerAccount", on_delete=models.PROTECT, related_name="positions")
     instrument = models.ForeignKey("market.Instrument", on_delete=models.PROTECT, related_name="positions")
     net_quantity = models.IntegerField(default=0, help_text="Positive long, negative short")
-    average_price = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    average_price = models.DecimalField(
+        max_digits=16, decimal_places=6, default=0, help_text="Open cost per unit (open_cost / |net_quantity|)"
+    )
+    open_cost = models.DecimalField(
+        max_digits=20,
+        decimal_places=2,
+        default=0,
+        help_text="Exact cost of the open quantity (sum of price x quantity); what closing fills release",
+    )
     realized_pnl = models.DecimalField(max_digits=16, decimal_places=2, default=0)
     day = models.DateField(null=True, blank=True, help_text="The trading day day_realized_pnl belongs to")
     day_realized_pnl = models.DecimalField(max_digits=16, decimal_places=2, default=0)

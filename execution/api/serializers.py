@@ -75,7 +75,14 @@ class ExecutionSerializer(serializers.ModelSerializer):
                 "unknown_orders": {"type": "integer"},
                 "open_orders": {"type": "integer"},
                 "total_premium": {"type": "number"},
-                "execution_time_ms": {"type": "integer"},
+                "execution_time_ms": {
+                    "type": "integer",
+                    "description": "From the start of the run to its completion (a working run: to its last step)",
+                },
+                "placement_time_ms": {
+                    "type": "integer",
+                    "description": "A run that worked: how long its first attempt (planning and placement) took",
+                },
             },
         }
     )

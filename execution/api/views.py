@@ -212,6 +212,11 @@ class _OrderAction(APIView):
     service = None
 
     def post(self, request, order_id):
+        data = request.data  # a malformed body is a 400 here, before anything is done
+        if not isinstance(data, dict):
+            raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object (or no body)."]})
+        if data:
+            raise serializers.ValidationError({key: ["Unknown field: this action takes no body."] for key in data})
         order = get_object_or_404(selectors.orders_for(owner=request.user), pk=order_id)
         order = self.service(order, user=request.user)
         return Response(OrderSerializer(order).data)

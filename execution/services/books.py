@@ -12,6 +12,9 @@ from market.quotes import is_stale
 
 from ..models import Fill, Position
 
+PAISA = Decimal("0.01")
+AVERAGE_PLACES = Decimal("0.000001")  # Position.average_price holds 6 decimal places
+
 
 def position_ltp(position: Position, *, now: dt.datetime) -> Decimal | None:
     """The last fresh price of the position's contract (its instrument's quote), None when stale or missing:
@@ -36,24 +39,36 @@ def position_pnl_today(position: Position, *, now: dt.datetime) -> Decimal | Non
 
 
 def fill_apply(*, position: Position, side: str, quantity: int, price: Decimal) -> Decimal:
-    """Update net quantity, average price and realized P&L in place; returns the P&L this fill realized."""
+    """Update net quantity, open cost, average price and realized P&L in place; returns the P&L this fill
+    realized.
+
+    The book keeps the exact cost of what is open (`open_cost`, the sum of price × quantity, never rounded).
+    A fill that closes part of the position takes its share of that cost (rounded to the paisa); the fill that
+    closes the rest takes what is left. So once a position is flat, its realized P&L is exactly its cash flow
+    (sells minus buys), as the broker's contract note has it, however often it was scaled in and out.
+    `average_price` is the open cost per unit, for display and unrealized P&L."""
     signed = quantity if side == "BUY" else -quantity
     net = position.net_quantity
     realized = Decimal(0)
     if net == 0 or (net > 0) == (signed > 0):
-        total = abs(net) + quantity
-        position.average_price = ((position.average_price * abs(net) + price * quantity) / total).quantize(
-            Decimal("0.01")
-        )
+        position.open_cost += price * quantity
     else:
         closing = min(abs(net), quantity)
         direction = 1 if net > 0 else -1  # long positions gain when the closing price is higher
-        realized = (price - position.average_price) * closing * direction
+        if closing == abs(net):
+            released = position.open_cost
+        else:
+            released = (position.open_cost * closing / abs(net)).quantize(PAISA)
+        realized = (price * closing - released) * direction
+        position.open_cost -= released
         if quantity > abs(net):
-            position.average_price = price  # crossed through zero: the remainder opens at this price
-        elif quantity == abs(net):
-            position.average_price = Decimal(0)
+            position.open_cost = price * (quantity - abs(net))  # crossed through zero: the rest opens here
     position.net_quantity = net + signed
+    position.average_price = (
+        (position.open_cost / abs(position.net_quantity)).quantize(AVERAGE_PLACES)
+        if position.net_quantity
+        else Decimal(0)
+    )
     position.realized_pnl += realized
     return realized
 
@@ -106,6 +121,6 @@ def fills_record(*, fills: list[tuple]) -> int:
         position.updated_at = now
     bulk_update(
         list(changed.values()),
-        ["net_quantity", "average_price", "realized_pnl", "day", "day_realized_pnl", "updated_at"],
+        ["net_quantity", "open_cost", "average_price", "realized_pnl", "day", "day_realized_pnl", "updated_at"],
     )
     return len(new)

@@ -133,6 +133,11 @@ def market_changes(order: Order, touch: Decimal, policy: Policy) -> tuple[dict, 
     the chase's last step and a trader's "go to market" (`order_actions.order_to_market`) both send this."""
     cap = protected(order, touch, policy)
     detail = f"at market, protected at {cap} (touch {touch} ± {policy.protection}%)"
+    limit = order.limit_price if order.order_type == "LIMIT" else None
+    # Never less willing than the order already was: a BUY resting above the touch keeps its limit as the cap.
+    if limit is not None and (limit > cap if order.side == "BUY" else limit < cap):
+        cap = limit
+        detail = f"at market, protected at its limit {cap} (touch {touch} ± {policy.protection}% is less)"
     return {"order_type": "MARKET", "limit_price": cap}, detail
 
 

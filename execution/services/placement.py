@@ -168,15 +168,13 @@ def _blocked(by_execution: dict, pending: list[Order], guards: dict) -> list[Ord
     sold while the short it covers could not be bought back). On entry: only when nothing of the execution
     on this account filled or still works, so there is nothing for on_failed_entry to unwind or keep."""
     failed = (Order.Status.REJECTED, Order.Status.CANCELLED)
+    waiting_of: dict = {}  # pending SELLs whose guard failed, per execution, in pending order
+    for o in pending:
+        if o.status == Order.Status.PENDING and any(g.status in failed for g in guards.get(o.pk, ())):
+            waiting_of.setdefault(o.execution_id, []).append(o)
     blocked = []
     for execution_id, orders in by_execution.items():
-        waiting = [
-            o
-            for o in pending
-            if o.execution_id == execution_id
-            and o.status == Order.Status.PENDING
-            and any(g.status in failed for g in guards.get(o.pk, []))
-        ]
+        waiting = waiting_of.get(execution_id)
         if not waiting:
             continue
         exit_ = orders[0].execution.execution_type == Execution.Type.EXIT

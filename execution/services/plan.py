@@ -235,13 +235,15 @@ def limit_for(contract: Contract, side: str, slippage: Decimal, *, leg_no: int) 
 
 
 def _account_days(pairs: set[tuple], now) -> dict:
-    """Today's order count and P&L per (strategy, account) for the whole batch in two queries. The P&L is the
+    """Today's order count (orders that reached the broker, or will) and P&L per (strategy, account) for the whole batch in two queries. The P&L is the
     one the daily-loss monitor watches: realized today plus unrealized at the last fresh price (a held
     contract without one makes it unknown, which blocks no entry: the stale-feed check reports it)."""
     start = _local_day_start(now)
     keys = sorted(pairs, key=str)
     orders: dict = {}
     for order in rows_for_keys(Order, ["strategy_id", "broker_account_id"], keys, since=("created_at", start)):
+        if order.status == Order.Status.CANCELLED and not order.broker_order_id and not order.filled_quantity:
+            continue  # never reached the broker (not sent, or never placed): no trade of the day
         pair = (order.strategy_id, order.broker_account_id)
         orders[pair] = orders.get(pair, 0) + 1
     pnl: dict = {}

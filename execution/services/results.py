@@ -167,6 +167,17 @@ def _avg(orders) -> str:
     return f"{(value / quantity).quantize(Decimal('0.01'))}" if quantity else "-"
 
 
+def _execution_ms(execution: Execution, started: float, working: bool) -> int:
+    """From the start of the run to its completion. A run that worked (orders resting, chased, settled by the
+    lifecycle later) counts from its start to now; one that finished in its first attempt, that attempt's
+    time."""
+    attempt = round((time.monotonic() - started) * 1000)
+    if working or execution.started_at is None:
+        return attempt
+    elapsed = round((timezone.now() - execution.started_at).total_seconds() * 1000)
+    return max(attempt, elapsed)
+
+
 FINISH_FIELDS = [
     "status",
     "completed_at",
@@ -225,6 +236,7 @@ def _finish(
             execution.error = "nothing to exit: no working order of the strategy had filled"
     if notes:
         execution.error = f"{execution.error}; {notes}" if execution.error else notes
+    previous_results = execution.execution_results
     execution.execution_results = {
         "broker_executions": brokers,
         "successful_orders": filled,
@@ -232,8 +244,13 @@ def _finish(
         "unknown_orders": unknown,
         "open_orders": open_,
         "total_premium": exact(premium),
-        "execution_time_ms": round((time.monotonic() - started) * 1000),
+        "execution_time_ms": _execution_ms(execution, started, working),
     }
+    if "placement_time_ms" in (previous_results or {}) or working:
+        # The first attempt's own placement time, kept when a working execution settles later.
+        execution.execution_results["placement_time_ms"] = (previous_results or {}).get(
+            "placement_time_ms", execution.execution_results["execution_time_ms"]
+        )
     alerts = []
     if status in (Execution.Status.FAILED, Execution.Status.PARTIAL):
         reasons = execution.error or "; ".join(

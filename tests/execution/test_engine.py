@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from brokers.models import PaperFault, PaperOrder
+from brokers.models import BrokerAccount, PaperFault, PaperOrder
 from execution.models import Alert, Execution, Order, Position
 from execution.services.placement import execution_run
 from execution.services.plan import order_tag
@@ -241,6 +241,29 @@ def test_risk_limit_breach_skips_that_account_with_its_reason(frozen, condor):
     assert "max_daily_trades 2" in brokers["ANGELONE456"]["reason"]
     assert brokers["ZERODHA123"]["status"] == "COMPLETED"
     assert not Order.objects.filter(broker_account__client_id="ANGELONE456").exists()
+
+
+def test_max_daily_trades_counts_orders_that_reached_the_broker_not_ones_never_sent(frozen, condor):
+    """Found by a trader: shorts cancelled "not sent" (their hedges rejected) used up max_daily_trades and the
+    next entry was refused."""
+    make_chain()
+    from allocations.models import Allocation
+
+    angel = BrokerAccount.objects.get(client_id="ANGELONE456")
+    Allocation.objects.filter(broker_account=angel).update(risk_limits={"max_daily_trades": 6})
+    PaperFault.objects.create(account=angel, kind="REJECT", side="BUY", remaining=2, message="RMS: margin")
+    first = execution_run(execution_id=new_execution(condor).pk)
+    statuses = sorted(Order.objects.filter(execution=first, broker_account=angel).values_list("status", flat=True))
+    assert statuses == ["CANCELLED", "CANCELLED", "REJECTED", "REJECTED"]  # 2 reached the broker, 2 never sent
+
+    later = MONDAY_0930 + dt.timedelta(minutes=1)
+    second = execution_run(execution_id=new_execution(condor, due_at=later, trigger="MANUAL").pk)
+
+    brokers = {b["client_id"]: b for b in second.execution_results["broker_executions"]}
+    assert brokers["ANGELONE456"]["status"] == "COMPLETED", brokers["ANGELONE456"]["reason"]  # 2 + 4 <= 6
+    third = execution_run(execution_id=new_execution(condor, due_at=later, trigger="MANUAL").pk)
+    brokers = {b["client_id"]: b for b in third.execution_results["broker_executions"]}
+    assert "max_daily_trades 6: 6 orders today + 4 planned" in brokers["ANGELONE456"]["reason"]
 
 
 def test_kill_switch_blocks_entries_on_that_account(frozen, condor):

@@ -81,6 +81,10 @@ def test_default_policy_completes_a_limit_entry_and_exit_that_rest_first(frozen,
 
     assert execution.status == Execution.Status.COMPLETED, execution.error
     assert set(Order.objects.filter(execution=execution).values_list("status", flat=True)) == {"FILLED"}
+    # Its duration runs from the start to the last fill (the chase waited 5 s), not the settling step's.
+    elapsed = (execution.completed_at - execution.started_at).total_seconds() * 1000
+    assert execution.execution_results["execution_time_ms"] >= elapsed >= 5000
+    assert execution.execution_results["placement_time_ms"] < elapsed
     sources = set(OrderEvent.objects.filter(order__execution=execution, to_status="FILLED").values_list("source",
                                                                                                         flat=True))  # fmt: skip
     assert sources == {"poll", "chase"}

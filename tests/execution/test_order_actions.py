@@ -170,3 +170,24 @@ def test_the_api_cancels_and_sends_to_market(resting, trader):
     assert (marketed.json()["status"], marketed.json()["order_type"]) == ("FILLED", "MARKET")
     assert again.status_code == 409 and "already cancelled" in again.json()["detail"]
     assert PaperOrder.objects.get(tag=first.tag).status == "CANCELLED"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "field"),
+    [
+        ("[1, 2]", "application/json", "detail"),
+        ('"x"', "application/json", "detail"),
+        ("{bad json", "application/json", "detail"),
+        ('{"quantity": 65}', "application/json", "quantity"),
+    ],
+)
+def test_an_order_action_with_a_body_it_does_not_take_is_a_400_and_does_nothing(
+    resting, trader, body, content_type, field
+):
+    api = api_for(trader)
+    order = hedge(resting, leg_no=2)
+    for action in ("cancel", "to-market"):
+        answer = api.post(f"/api/v1/options/orders/{order.pk}/{action}/", data=body, content_type=content_type)
+        assert answer.status_code == 400 and field in answer.json(), answer.content
+    order.refresh_from_db()
+    assert order.status == "OPEN" and PaperOrder.objects.get(tag=order.tag).status == "OPEN"
