@@ -77,6 +77,16 @@ def state_strategy_rules(result):
         for field in ("entry_days", "exit_days"):
             if properties.get(field, {}).get("type") == "array":
                 properties[field]["uniqueItems"] = True  # "Each day may appear once."
+        if name.endswith("Request"):
+            for field in properties.values():
+                # Text fields trim their whitespace, so a required text is refused when only spaces.
+                if field.get("type") == "string" and field.get("minLength", 0) >= 1 and not {"pattern", "format",
+                                                                                              "enum"} & set(field):  # fmt: skip
+                    field["pattern"] = r"\S"
+            if name in ("StrategyRequest", "PatchedStrategyRequest") and "status" in properties:
+                # "ACTIVE or PAUSED when writing; DELETE archives (ARCHIVED)."
+                status = {key: value for key, value in properties["status"].items() if key != "allOf"}
+                properties["status"] = {**status, "enum": ["ACTIVE", "PAUSED"]}
         if name.endswith("Request") and {"product", "is_intra_day"} <= set(properties):
             component["anyOf"] = INTRADAY_RULE if name.startswith("Patched") else INTRADAY_RULE_WHOLE
 

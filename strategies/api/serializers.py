@@ -317,8 +317,10 @@ class StrategySerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer):
 
     def validate_status(self, value):
         # Archiving is DELETE's job (it also archives the allocations); a strategy is born ACTIVE or PAUSED.
-        if self.instance is None and value == Strategy.Status.ARCHIVED:
-            raise serializers.ValidationError("A strategy is created ACTIVE or PAUSED; DELETE archives it.")
+        if value == Strategy.Status.ARCHIVED and (self.instance is None or self.instance.status != value):
+            # Only DELETE archives: it archives the strategy's allocations too, which a status write would skip.
+            verb = "created" if self.instance is None else "set"
+            raise serializers.ValidationError(f"A strategy is {verb} ACTIVE or PAUSED; DELETE archives it.")
         return value
 
     def validate(self, attrs):

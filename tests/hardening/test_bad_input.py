@@ -20,6 +20,23 @@ def test_strategy_created_archived_is_400_naming_status(api, basket_id):
     assert not Strategy.objects.exists()
 
 
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_a_strategy_is_archived_by_delete_only_not_by_writing_its_status(api, basket_id, method):
+    """A status write would archive the strategy and leave its allocations active; DELETE archives both."""
+    created = api.post(f"/api/v1/options/baskets/{basket_id}/strategies/", seed001.STRATEGY, format="json").json()
+    body = {**seed001.STRATEGY, "status": "ARCHIVED"} if method == "put" else {"status": "ARCHIVED"}
+    response = getattr(api, method)(f"/api/v1/options/strategies/{created['strategy_id']}/", body, format="json")
+    assert response.status_code == 400 and "DELETE archives it" in response.json()["status"][0]
+    assert Strategy.objects.get().status == "ACTIVE"
+
+
+def test_a_basket_name_of_only_spaces_is_400_and_the_schema_says_so(api):
+    response = api.post("/api/v1/options/baskets/", {"basket_name": "   ", "initial_capital": 1000}, format="json")
+    assert response.status_code == 400 and "basket_name" in response.json()
+    schema = api.get("/api/v1/schema/?format=json").json()
+    assert schema["components"]["schemas"]["BasketRequest"]["properties"]["basket_name"]["pattern"] == r"\S"
+
+
 @pytest.mark.parametrize("status", ["ACTIVE", "PAUSED"])
 def test_strategy_may_be_created_active_or_paused(api, basket_id, status):
     body = {**seed001.STRATEGY, "status": status}
