@@ -333,6 +333,9 @@ def order_action(request, order_id, action):
         status, level, text = 409, messages.WARNING, str(exc.message)
     if not request.htmx:
         messages.add_message(request, level, text)
+        back = request.POST.get("next", "")
+        if back and url_has_allowed_host_and_scheme(back, allowed_hosts=None, require_https=request.is_secure()):
+            return redirect(back)  # the dashboard's working orders panel comes back to the dashboard
         return redirect("execution:detail", execution_id=order.execution_id)
     context = {
         **_detail_context(request.user, order.execution_id),
@@ -390,7 +393,9 @@ def positions(request):
     """Every strategy's own book with subtotals per strategy; live (htmx every 2 s); an exit per strategy."""
     strategy_id = request.GET.get("strategy_id")
     filters = {}
-    if strategy_id and _is_uuid(strategy_id):
+    if strategy_id:
+        if not _is_uuid(strategy_id):  # never a silent fall-back to every strategy's book
+            return HttpResponseBadRequest("strategy_id: not a strategy id.")
         filters["strategy_id"] = strategy_id
     if request.GET.get("client_id"):
         filters["broker_account__client_id"] = request.GET["client_id"]

@@ -126,12 +126,20 @@ def order_to_market(order: Order, *, user, now: dt.datetime | None = None) -> Or
             "feed is back."
         )
     changes, why = market_changes(order, touch, policy_of(order))
-    try:
-        result = broker_call(adapter_for(order.broker_account).modify_order, order.broker_order_id, **changes)
-    except BrokerError as exc:
-        raise OrderActionError(f"{_name(order)}: the broker refused to send it at market: {exc.message}") from exc
-    order.order_type = "MARKET"
-    order.chased_at = now  # a MARKET order gets its leg's chase window from now before it counts as failed
-    _record([(order, result)], source=USER, details={order.pk: f"sent to market by the trader: {why}"})
-    Order.objects.filter(pk=order.pk).update(order_type="MARKET", chased_at=now)
+    # The row stays locked from the check to the record: a second go-to-market on the same order (a double
+    # click, two tabs, the API) waits here, then finds it at market or finished and is refused with a 409.
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().filter(pk=order.pk).values("status", "order_type").get()
+        if locked["status"] in TERMINAL:
+            raise OrderActionError(f"{_name(order)} is already {locked['status'].lower()}: nothing to send to market.")
+        if locked["order_type"] == "MARKET":
+            raise OrderActionError(f"{_name(order)} is already at market.")
+        try:
+            result = broker_call(adapter_for(order.broker_account).modify_order, order.broker_order_id, **changes)
+        except BrokerError as exc:
+            raise OrderActionError(f"{_name(order)}: the broker refused to send it at market: {exc.message}") from exc
+        order.order_type = "MARKET"
+        order.chased_at = now  # a MARKET order gets its leg's chase window from now before it counts as failed
+        _record([(order, result)], source=USER, details={order.pk: f"sent to market by the trader: {why}"})
+        Order.objects.filter(pk=order.pk).update(order_type="MARKET", chased_at=now)
     return _owned(order, user)

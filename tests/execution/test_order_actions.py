@@ -191,3 +191,67 @@ def test_an_order_action_with_a_body_it_does_not_take_is_a_400_and_does_nothing(
         assert answer.status_code == 400 and field in answer.json(), answer.content
     order.refresh_from_db()
     assert order.status == "OPEN" and PaperOrder.objects.get(tag=order.tag).status == "OPEN"
+
+
+def test_two_simultaneous_go_to_market_calls_send_once_and_the_second_is_a_409(resting, trader, monkeypatch):
+    """A double click (or two tabs): the second request arrives while the first is still at the broker. The
+    broker is asked once; the second caller is refused with a 409-style error naming why."""
+    import threading
+
+    from brokers.adapters.paper import PaperBroker
+    from execution.services.order_actions import OrderActionError, order_to_market
+
+    order = hedge(resting, leg_no=2)
+    inside, release, calls = threading.Event(), threading.Event(), []
+    real = PaperBroker.modify_order
+
+    def slow_modify(self, *args, **kwargs):
+        calls.append(args)
+        inside.set()
+        release.wait(10)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(PaperBroker, "modify_order", slow_modify)
+    outcomes = {}
+
+    def act(name):
+        from django.db import connection
+
+        try:
+            outcomes[name] = order_to_market(order, user=trader).status
+        except OrderActionError as exc:
+            outcomes[name] = f"refused: {exc.message}"
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=act, args=("first",))
+    first.start()
+    assert inside.wait(10)
+    second = threading.Thread(target=act, args=("second",))
+    second.start()
+    second.join(1.0)  # the second waits for the first to finish at the broker
+    assert second.is_alive()
+    release.set()
+    first.join(15)
+    second.join(15)
+
+    assert len(calls) == 1
+    assert outcomes["first"] == "FILLED"
+    assert outcomes["second"].startswith("refused:") and "already" in outcomes["second"], outcomes
+    assert PaperOrder.objects.get(tag=order.tag).status == "FILLED"
+
+
+def test_the_dashboards_working_orders_have_cancel_and_go_to_market_and_come_back_to_the_dashboard(resting, page):
+    panel = page.get(reverse("execution:dashboard-panel", args=["working"])).content.decode()
+    assert panel.count('data-testid="dash-cancel-order"') == 4  # the 4 resting hedges (waiting shorts: detail page)
+    assert panel.count('data-testid="dash-order-to-market"') == 4
+    first, second = hedge(resting, leg_no=2), hedge(resting, leg_no=4)
+
+    cancelled = page.post(reverse("execution:order-cancel", args=[first.pk]), {"next": "/dashboard/"}, follow=True)
+    marketed = page.post(reverse("execution:order-to-market", args=[second.pk]), {"next": "/dashboard/"})
+    elsewhere = page.post(reverse("execution:order-cancel", args=[second.pk]), {"next": "https://evil.example/"})
+
+    assert cancelled.redirect_chain[-1][0] == "/dashboard/" and "now CANCELLED" in cancelled.content.decode()
+    assert marketed.url == "/dashboard/"
+    assert PaperOrder.objects.get(tag=second.tag).status == "FILLED"
+    assert elsewhere.url == reverse("execution:detail", args=[resting.pk])  # never off the site

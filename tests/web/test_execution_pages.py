@@ -98,3 +98,11 @@ def test_the_basket_page_shows_each_strategys_pnl_from_its_own_book(frozen, trad
     assert realized != 0  # bought at the ask, sold at the bid: the spread is a loss
     page = trader_page.get(f"/baskets/{condor.basket_id}/").content.decode()
     assert f"{realized:,.2f}".replace(",", "") in page.replace(",", "")
+
+
+def test_a_positions_filter_that_is_not_a_strategy_id_is_a_400_not_every_book(trader_page, condor):
+    bad = trader_page.get("/positions/", {"strategy_id": "bad"})
+    good = trader_page.get("/positions/", {"strategy_id": str(condor.pk)})
+
+    assert bad.status_code == 400 and b"strategy_id" in bad.content
+    assert good.status_code == 200
