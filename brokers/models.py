@@ -85,8 +85,9 @@ class PaperOrder(models.Model):
         REJECTED = "REJECTED"
         CANCELLED = "CANCELLED"
 
-    account = models.ForeignKey(BrokerAccount, on_delete=models.CASCADE, related_name="paper_orders")
-    broker_order_id = models.CharField(max_length=32, unique=True)
+    # account leads uniq_paper_order_account_tag; broker_order_id is unique by a constraint (no LIKE index)
+    account = models.ForeignKey(BrokerAccount, on_delete=models.CASCADE, related_name="paper_orders", db_index=False)
+    broker_order_id = models.CharField(max_length=32)
     tag = models.CharField(max_length=20)
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="paper_orders")
     side = models.CharField(max_length=4)
@@ -108,6 +109,7 @@ class PaperOrder(models.Model):
             # A real broker would accept a second order with the same tag; the paper broker refuses it so that
             # a test can prove the engine never sends one.
             models.UniqueConstraint(fields=["account", "tag"], name="uniq_paper_order_account_tag"),
+            models.UniqueConstraint(fields=["broker_order_id"], name="uniq_paper_broker_order_id"),
         ]
 
     def __str__(self):

@@ -172,3 +172,22 @@ def rows_for_keys(model, columns: list[str], keys: list[tuple], *, since: tuple 
         + f"{quote(meta.db_table)} t WHERE {condition} OFFSET 0{' FOR UPDATE' if lock else ''}) r ORDER BY k.n"
     )
     return list(model.objects.using(model_alias).raw(sql, params))
+
+
+def fillfactor(tables: dict[str, int]):
+    """A migration operation that leaves room on each page of these tables (table -> fillfactor percent), on
+    PostgreSQL (a no-op elsewhere). For rows the engine updates again within seconds of inserting them (an
+    order goes SENT then FILLED; a book line changes on every fill): the new version can then be written on
+    the same page without touching any index (a HOT update: no indexed column changes). Reversed, the
+    tables get PostgreSQL's default back."""
+    from django.db import migrations
+
+    def apply(apps, schema_editor, *, reset=False):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        quote = schema_editor.connection.ops.quote_name
+        for table, percent in tables.items():
+            options = "RESET (fillfactor)" if reset else f"SET (fillfactor = {int(percent)})"
+            schema_editor.execute(f"ALTER TABLE {quote(table)} {options}")
+
+    return migrations.RunPython(apply, lambda apps, schema_editor: apply(apps, schema_editor, reset=True))

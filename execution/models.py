@@ -113,7 +113,7 @@ class Order(models.Model):
     quantity = models.PositiveIntegerField()
     order_type = models.CharField(max_length=8, default="MARKET")
     limit_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
-    tag = models.CharField(max_length=20, unique=True)
+    tag = models.CharField(max_length=20)  # unique: uniq_order_tag (a constraint: no second LIKE index to keep)
     broker_order_id = models.CharField(max_length=64, blank=True, default="")
     slice_no = models.PositiveSmallIntegerField(default=1)
     sequence = models.PositiveSmallIntegerField(default=0, help_text="Placement order within the account")
@@ -135,6 +135,7 @@ class Order(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="order_quantity_positive"),
             models.CheckConstraint(condition=Q(filled_quantity__lte=models.F("quantity")), name="order_fill_le_qty"),
+            models.UniqueConstraint(fields=["tag"], name="uniq_order_tag"),
         ]
 
     def __str__(self):
@@ -153,7 +154,8 @@ class OrderEvent(models.Model):
         USER = "user"
         CHASE = "chase"
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    # orderevent_order_at (order, at) serves the lookups by order
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events", db_index=False)
     at = models.DateTimeField()
     from_status = models.CharField(max_length=10, choices=Order.Status.choices)
     to_status = models.CharField(max_length=10, choices=Order.Status.choices)
@@ -174,9 +176,12 @@ class OrderEvent(models.Model):
 
 
 class Fill(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="fills")
+    # order and broker_account lead the two unique constraints, whose indexes serve their lookups
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="fills", db_index=False)
     strategy = models.ForeignKey("strategies.Strategy", on_delete=models.PROTECT, related_name="fills")
-    broker_account = models.ForeignKey("brokers.BrokerAccount", on_delete=models.PROTECT, related_name="fills")
+    broker_account = models.ForeignKey(
+        "brokers.BrokerAccount", on_delete=models.PROTECT, related_name="fills", db_index=False
+    )
     instrument = models.ForeignKey("market.Instrument", on_delete=models.PROTECT, related_name="fills")
     side = models.CharField(max_length=4, choices=Side.choices)
     quantity = models.PositiveIntegerField()
@@ -200,7 +205,9 @@ class Fill(models.Model):
 class Position(models.Model):
     """A strategy's own book line: two strategies on one account and contract never share a row."""
 
-    strategy = models.ForeignKey("strategies.Strategy", on_delete=models.PROTECT, related_name="positions")
+    strategy = models.ForeignKey(  # leads uniq_position_strategy_account_instrument
+        "strategies.Strategy", on_delete=models.PROTECT, related_name="positions", db_index=False
+    )
     broker_account = models.ForeignKey("brokers.BrokerAccount", on_delete=models.PROTECT, related_name="positions")
     instrument = models.ForeignKey("market.Instrument", on_delete=models.PROTECT, related_name="positions")
     net_quantity = models.IntegerField(default=0, help_text="Positive long, negative short")
