@@ -76,7 +76,21 @@ def bulk_insert(objs: list, *, ignore_conflicts: bool = False) -> int | None:
     if not postgresql:
         model.objects.using(alias).bulk_create(objs, ignore_conflicts=ignore_conflicts)
         return None if ignore_conflicts else len(objs)
-    meta = model._meta
+    sql, arrays = _insert_sql(objs, connection, " ON CONFLICT DO NOTHING" if ignore_conflicts else "")
+    with _binding_cursor(connection) as cursor:
+        cursor.execute(sql, arrays)
+        inserted = cursor.rowcount
+    _saved(objs, alias)
+    return inserted
+
+
+def _saved(objs, alias) -> None:
+    for obj in objs:
+        obj._state.adding, obj._state.db = False, alias
+
+
+def _insert_sql(objs: list, connection, suffix: str) -> tuple[str, list]:
+    meta = type(objs[0])._meta
     fields = [f for f in meta.concrete_fields if not (f.primary_key and f.get_internal_type().endswith("AutoField"))]
     arrays = [_column(field, objs, connection, add=True) for field in fields]
     quote = connection.ops.quote_name
@@ -89,14 +103,79 @@ def bulk_insert(objs: list, *, ignore_conflicts: bool = False) -> int | None:
             for field, values in zip(fields, arrays, strict=True)
         )
         + ")"
-        + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
+        + suffix
     )
+    return sql, arrays
+
+
+def bulk_insert_new(objs: list, *, unique: list[str]) -> list:
+    """Insert the objects that do not conflict on the unique index of the `unique` columns (attnames) and
+    return those inserted, in one statement on PostgreSQL (`ON CONFLICT (…) DO NOTHING RETURNING …`). A
+    conflict on any other unique index still raises. Elsewhere: one query for the rows already there, then
+    bulk_create of the others."""
+    if not objs:
+        return []
+    model = type(objs[0])
+    alias, connection, postgresql = _postgresql(model)
+    meta = model._meta
+    fields = [next(f for f in meta.concrete_fields if f.attname == name) for name in unique]
+    if not postgresql:
+        import operator
+        from functools import reduce
+
+        from django.db.models import Q
+
+        keys = {tuple(getattr(obj, name) for name in unique) for obj in objs}
+        there = set(
+            model.objects.using(alias)
+            .filter(reduce(operator.or_, (Q(**dict(zip(unique, key, strict=True))) for key in keys)))
+            .values_list(*unique)
+        )
+        new = [obj for obj in objs if tuple(getattr(obj, name) for name in unique) not in there]
+        model.objects.using(alias).bulk_create(new)
+        return new
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    sql, arrays = _insert_sql(objs, connection, f" ON CONFLICT ({columns}) DO NOTHING RETURNING {columns}")
     with _binding_cursor(connection) as cursor:
         cursor.execute(sql, arrays)
-        inserted = cursor.rowcount
-    for obj in objs:
-        obj._state.adding, obj._state.db = False, alias
-    return inserted
+        inserted = {tuple(f.to_python(v) for f, v in zip(fields, row, strict=True)) for row in cursor.fetchall()}
+    new = [obj for obj in objs if tuple(getattr(obj, name) for name in unique) in inserted]
+    _saved(new, alias)
+    return new
+
+
+def rows_locked_or_created(objs: list, *, unique: list[str]) -> list:
+    """The rows of the objects' unique keys (`unique`: the attnames of a unique index), locked FOR UPDATE in
+    the order given; each created from its object where it does not exist yet. Callers sort the objects, so
+    concurrent lockers take turns instead of deadlocking. On PostgreSQL one statement (`INSERT … ON CONFLICT
+    (…) DO UPDATE … RETURNING`, which locks the existing rows and returns both kinds); elsewhere an insert
+    that ignores conflicts, then a locked read."""
+    if not objs:
+        return []
+    model = type(objs[0])
+    alias, connection, postgresql = _postgresql(model)
+    if not postgresql:
+        bulk_insert(objs, ignore_conflicts=True)
+        keys = [tuple(getattr(obj, name) for name in unique) for obj in objs]
+        return rows_for_keys(model, unique, keys, lock=True)
+    meta = model._meta
+    quote = connection.ops.quote_name
+    fields = [next(f for f in meta.concrete_fields if f.attname == name) for name in unique]
+    first = quote(fields[0].column)
+    returning = ", ".join(quote(f.column) for f in meta.concrete_fields)  # in the model's order, for from_db
+    conflict = ", ".join(quote(f.column) for f in fields)
+    # a no-op assignment: it makes the conflict lock the row and RETURNING give it back (a HOT update)
+    sql, arrays = _insert_sql(
+        objs, connection, f" ON CONFLICT ({conflict}) DO UPDATE SET {first} = EXCLUDED.{first} RETURNING {returning}"
+    )
+    names = [f.attname for f in meta.concrete_fields]
+    with _binding_cursor(connection) as cursor:
+        cursor.execute(sql, arrays)
+        rows = cursor.fetchall()
+    # psycopg gives each column the Python type Django's own reads give it (aware UTC datetimes: Django sets
+    # the session time zone), so the rows are models as read by the ORM
+    return [model.from_db(alias, names, row) for row in rows]
 
 
 def bulk_update(objs: list, fields: list[str]) -> int:
@@ -130,6 +209,26 @@ def bulk_update(objs: list, fields: list[str]) -> int:
     with _binding_cursor(connection) as cursor:
         cursor.execute(sql, arrays)
         return cursor.rowcount
+
+
+def update_returning(queryset, **values) -> list:
+    """`queryset.update(**values)` that returns the primary keys of the rows it changed, in one statement
+    (`UPDATE … RETURNING`, on PostgreSQL and SQLite alike): a conditional update and the read of which rows
+    it won, without a second query."""
+    from django.core.exceptions import EmptyResultSet
+    from django.db.models import sql
+
+    query = queryset.query.chain(sql.UpdateQuery)
+    query.add_update_values(values)
+    try:
+        statement, params = query.get_compiler(queryset.db).as_sql()
+    except EmptyResultSet:  # a filter that matches nothing (pk__in=[]): no statement to run
+        return []
+    pk = queryset.model._meta.pk
+    connection = connections[queryset.db]
+    with connection.cursor() as cursor:
+        cursor.execute(f"{statement} RETURNING {connection.ops.quote_name(pk.column)}", params)
+        return [pk.to_python(row[0]) for row in cursor.fetchall()]
 
 
 def rows_for_keys(model, columns: list[str], keys: list[tuple], *, since: tuple | None = None, lock=False) -> list:

@@ -65,8 +65,10 @@ class Execution(models.Model):
         help_text="The order lifecycle's notes: per account, a failed entry's action (UNWIND/KEEP) and phase; "
         "working orders an exit cancelled first",
     )
+    # unique among the rows that have one (uniq_execution_dedupe_key): a scheduled execution has none and
+    # touches no index for it, and no second LIKE index is kept
     dedupe_key = models.CharField(
-        max_length=80, null=True, blank=True, unique=True, help_text="One monitor-triggered execution per cause"
+        max_length=80, null=True, blank=True, help_text="One monitor-triggered execution per cause"
     )
 
     class Meta:
@@ -76,6 +78,9 @@ class Execution(models.Model):
                 fields=["strategy", "execution_type", "execution_date"],
                 condition=Q(trigger="SCHEDULED"),
                 name="uniq_scheduled_execution_per_day",
+            ),
+            models.UniqueConstraint(
+                fields=["dedupe_key"], condition=Q(dedupe_key__isnull=False), name="uniq_execution_dedupe_key"
             ),
         ]
         indexes = [models.Index(fields=["status", "due_at"]), models.Index(fields=["execution_date"])]

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from config.db import bulk_insert, rows_for_keys
+from config.db import bulk_insert
 from market.models import Instrument
 from market.quotes import quote_for_fill
 
@@ -166,8 +166,9 @@ class PaperBroker:
         if self._has_faults():
             return place_each(self, requests)
         instruments = Instrument.objects.select_related("quote").in_bulk({r.instrument_id for r in requests})
-        keys = sorted({(self.account.pk, r.tag) for r in requests}, key=str)
-        taken = {order.tag for order in rows_for_keys(PaperOrder, ["account_id", "tag"], keys)}
+        # A tag the exchange already has fails the insert below (unique per account): then the orders go one
+        # at a time, each answered as place_order answers it. No lookup first: the engine's tags are new.
+        taken: set = set()
         answers: list = []
         new = []
         for request in requests:

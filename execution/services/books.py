@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from config.db import bulk_insert, bulk_update, rows_for_keys
+from config.db import bulk_insert_new, bulk_update, rows_locked_or_created
 from market.calendar import EXCHANGE_TZ
 from market.quotes import is_stale
 
@@ -76,27 +76,26 @@ def fill_apply(*, position: Position, side: str, quantity: int, price: Decimal) 
 def fills_record(*, fills: list[tuple]) -> int:
     """Record fills, each `(order, fill_id, quantity, price, at)`, exactly once (a fill id already stored for
     its order is ignored), and apply each new one to its strategy's Position. Call inside a transaction: the
-    positions are locked first, so concurrent recorders of the same book take turns and a fill can never be
-    counted twice. Returns how many fills were new. A fixed number of queries however many fills."""
+    positions are locked first (created where missing, in one statement), so concurrent recorders of the same
+    book take turns; the fills then go in with ON CONFLICT DO NOTHING on (order, fill id) and only the ones
+    inserted move the book, so a fill can never be counted twice. Returns how many fills were new. Three
+    statements however many fills."""
     if not fills:
         return 0
-    keys = {(o.strategy_id, o.broker_account_id, o.instrument_id) for o, *_ in fills}
-    bulk_insert(  # ON CONFLICT DO NOTHING: the book row exists before it is locked
-        [Position(strategy_id=s, broker_account_id=a, instrument_id=i) for s, a, i in keys], ignore_conflicts=True
-    )
+    keys = sorted({(o.strategy_id, o.broker_account_id, o.instrument_id) for o, *_ in fills}, key=str)
     positions = {
         (p.strategy_id, p.broker_account_id, p.instrument_id): p
-        for p in rows_for_keys(
-            Position, ["strategy_id", "broker_account_id", "instrument_id"], sorted(keys, key=str), lock=True
+        for p in rows_locked_or_created(
+            [Position(strategy_id=s, broker_account_id=a, instrument_id=i) for s, a, i in keys],
+            unique=["strategy_id", "broker_account_id", "instrument_id"],
         )
     }
-    seen = set(Fill.objects.filter(order_id__in={o.pk for o, *_ in fills}).values_list("order_id", "broker_fill_id"))
-    new, changed = [], {}
+    candidates, seen = [], set()
     for order, fill_id, quantity, price, at in fills:
-        if (order.pk, fill_id) in seen:
+        if (order.pk, fill_id) in seen:  # the same fill twice in one report
             continue
         seen.add((order.pk, fill_id))
-        new.append(
+        candidates.append(
             Fill(
                 order=order,
                 strategy_id=order.strategy_id,
@@ -109,13 +108,18 @@ def fills_record(*, fills: list[tuple]) -> int:
                 filled_at=at,
             )
         )
+    new = bulk_insert_new(candidates, unique=["order_id", "broker_fill_id"])
+    changed = {}
+    for fill in new:
+        order = fill.order
         key = (order.strategy_id, order.broker_account_id, order.instrument_id)
         position = changed[key] = positions[key]
-        day = at.astimezone(EXCHANGE_TZ).date()
+        day = fill.filled_at.astimezone(EXCHANGE_TZ).date()
         if position.day != day:
             position.day, position.day_realized_pnl = day, Decimal(0)
-        position.day_realized_pnl += fill_apply(position=position, side=order.side, quantity=quantity, price=price)
-    bulk_insert(new)
+        position.day_realized_pnl += fill_apply(
+            position=position, side=order.side, quantity=fill.quantity, price=fill.price
+        )
     now = timezone.now()
     for position in changed.values():
         position.updated_at = now

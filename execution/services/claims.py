@@ -18,12 +18,12 @@ from concurrent.futures import TimeoutError as FuturesTimeout
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from brokers.adapters.base import BrokerTimeout, call_deadline
-from config.db import bulk_update
+from config.db import bulk_update, update_returning
 from market.calendar import EXCHANGE_TZ
 
 from ..models import Alert, Execution, Order
@@ -191,20 +191,25 @@ def orders_claim(orders: list[Order]) -> list[Order]:
     """Mark PENDING orders SENT (committed before any broker call, so a crash in between is found by
     reconciliation instead of being sent again). Returns the ones this placer holds, each carrying the send
     token that its later writes must still find on the row; an order another placer holds is never sent
-    twice."""
+    twice. One conditional UPDATE that returns the rows it won, and their events, in one transaction."""
     token, now, claimed = uuid.uuid4(), timezone.now(), time.monotonic()
-    ids = [order.pk for order in orders]
-    Order.objects.filter(pk__in=ids, status=Order.Status.PENDING).update(
-        status=Order.Status.SENT, sent_at=now, send_token=token
-    )
-    mine = set(Order.objects.filter(pk__in=ids, send_token=token).values_list("pk", flat=True))
-    events = []
+    with transaction.atomic():
+        mine = set(
+            update_returning(
+                Order.objects.filter(pk__in=[order.pk for order in orders], status=Order.Status.PENDING),
+                status=Order.Status.SENT,
+                sent_at=now,
+                send_token=token,
+            )
+        )
+        events = []
+        for order in orders:
+            if order.pk in mine:
+                events.append(transition(order, Order.Status.SENT, source="placement", at=now))
+                order.sent_at, order.send_token = now, token
+                order.claimed_monotonic = claimed  # the send's deadline runs from here (broker_call_since)
+        events_record(events)
     for order in orders:
-        if order.pk in mine:
-            events.append(transition(order, Order.Status.SENT, source="placement", at=now))
-            order.sent_at, order.send_token = now, token
-            order.claimed_monotonic = claimed  # the send's deadline runs from here (broker_call_since)
-        else:
+        if order.pk not in mine:
             order.refresh_from_db()
-    events_record(events)
     return [order for order in orders if order.pk in mine]
