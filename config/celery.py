@@ -17,3 +17,6 @@ def _warm_imports(**kwargs):
     CPU per worker, which delayed the first orders after a boundary). Runs after Celery's Django fix-up (its
     receiver is connected when the app is created), so the apps are ready."""
     from brokers.adapters import angelone, paper, zerodha  # noqa: F401
+    from config.gc import tune
+
+    tune()  # after the imports, so that they are frozen with the rest of start-up

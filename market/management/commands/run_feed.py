@@ -94,6 +94,10 @@ class Command(BaseCommand):
         if strikes is not None and strikes < 0:
             raise CommandError("--strikes cannot be negative.")
         source = feed_source(seed=seed)  # a connected broker's live quotes, else the simulated feed
+        if not once:
+            from config.gc import tune
+
+            tune()
         logger.info("feed source: %s", type(source).__name__)
 
         if once:
