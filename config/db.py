@@ -28,8 +28,16 @@ def array_type(field, connection) -> str:
     modifier (`varchar`, not `varchar(20)`; `numeric`, not `numeric(12, 2)`). An explicit cast to varchar(n)
     truncates an over-long string without a word; with the base type the value reaches the column by assignment,
     which raises on it exactly as an ordinary INSERT or UPDATE does (and numeric keeps rounding to the column's
-    scale and refusing what overflows it)."""
-    return re.sub(r"\(.*?\)", "", field.db_type(connection)).strip()
+    scale and refusing what overflows it). Cached per field and database vendor (it is asked for every column
+    of every bulk statement)."""
+    key = (field, connection.vendor)
+    kind = _ARRAY_TYPES.get(key)
+    if kind is None:
+        kind = _ARRAY_TYPES[key] = re.sub(r"\(.*?\)", "", field.db_type(connection)).strip()
+    return kind
+
+
+_ARRAY_TYPES: dict = {}
 
 
 # Fields whose Python value is already what psycopg sends (str, int, bool, UUID, or the key a ForeignKey holds).

@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
@@ -20,11 +21,19 @@ from django.utils import timezone
 
 from brokers.adapters.base import BrokerError, BrokerTimeout, OrderRequest, OrderResult, adapter_for
 from brokers.models import BrokerAccount
-from config.db import bulk_insert, bulk_update
+from config.db import bulk_insert_new, bulk_update, update_returning
 from market.models import Instrument
 
 from ..models import Execution, Order
-from .claims import Leases, broker_call_since, claimed, executions_claim, orders_claim, sent_grace
+from .claims import (
+    Leases,
+    broker_call_since,
+    broker_timeout,
+    claimed,
+    executions_claim,
+    orders_claim,
+    sent_grace,
+)
 from .lifecycle import strategy_orders_cancel
 from .orders import events_record, order_transition, transition
 from .plan import Plan, entries_plan, exits_plan
@@ -52,14 +61,19 @@ def _error_text(exc: BaseException) -> str:
     return exc.message if isinstance(exc, BrokerError) else f"{type(exc).__name__}: {exc}"
 
 
-def _send_many(broker, orders: list[Order], products: dict) -> None:
+def _send_many(broker, orders: list[Order], products: dict, *, claimed: bool = False) -> None:
     """Send orders whose intents are stored, in one call to the broker under the broker deadline. Nothing is
     retried. A refusal marks the order REJECTED. A timeout, or any exception from the adapter (whether the
     orders reached the broker is then unknown), leaves it UNKNOWN for reconciliation. Every write is
-    conditional on the order still carrying this placer's send token and being SENT."""
-    mine = orders_claim(orders)
+    conditional on the order still carrying this placer's send token and being SENT. `claimed`: the orders
+    were written SENT with their intents (`_presend`); otherwise PENDING ones are claimed here."""
+    if not orders:
+        return
+    mine = _claimed_again(orders) if claimed else orders_claim(orders)
     if not mine:
         return
+    for order in mine:
+        order.presend = False  # from here on the broker may have it: a failure leaves it UNKNOWN
     token = mine[0].send_token
     answered, failed = [], []
     try:
@@ -79,6 +93,74 @@ def _send_many(broker, orders: list[Order], products: dict) -> None:
             error = _error_text(answer) if isinstance(answer, BaseException) else f"unexpected answer {answer!r}"
             failed.append((order, Order.Status.UNKNOWN, error))
     answers_store(answered=answered, failed=failed, held=Q(send_token=token, status=Order.Status.SENT))
+
+
+def _guards(orders: list[Order]) -> dict:
+    """For each SELL among one execution's orders on one account: the BUYs it waits for (those of its option
+    type: its own hedge on entry, the shorts bought back on exit; an unwind's with the unwind's). A SELL with
+    none, and every BUY, waits for nothing."""
+    buys: dict = {}
+    for order in orders:
+        if order.side == "BUY":
+            buys.setdefault((order.unwind, order.instrument.option_type), []).append(order)
+    return {o.pk: buys.get((o.unwind, o.instrument.option_type), []) for o in orders if o.side == "SELL"}
+
+
+def _presend(orders: list[Order]) -> list:
+    """Mark SENT, in memory, the orders of a fresh run that wait for nothing (they go in the first broker call),
+    so that their intents are written already claimed: one send token per account, stamped with the intents
+    in their transaction, instead of a second write right after it. Returns their SENT events."""
+    now, claimed = timezone.now(), time.monotonic()
+    tokens: dict = {}
+    groups: dict = {}
+    for order in orders:
+        groups.setdefault((order.execution_id, order.broker_account_id), []).append(order)
+    events = []
+    for group in groups.values():
+        guards = _guards(group)
+        for order in group:
+            if guards.get(order.pk):
+                continue
+            events.append(transition(order, Order.Status.SENT, source="placement", at=now))
+            order.sent_at = now
+            order.send_token = tokens.setdefault(order.broker_account_id, uuid.uuid4())
+            order.claimed_monotonic, order.presend = claimed, True
+    return events
+
+
+def _unpresend(orders: list[Order]) -> None:
+    for order in orders:
+        if getattr(order, "presend", False):
+            order.status, order.sent_at, order.send_token, order.presend = Order.Status.PENDING, None, None, False
+
+
+def _claimed_again(orders: list[Order]) -> list[Order]:
+    """The orders written SENT with their intents, as this placer still holds them. Sent at once (the usual
+    case: milliseconds after the intents), they need no write. A placer that reaches them later (accounts
+    placed one after another, or queued behind slow ones) stamps a new send time first, conditional on the
+    row being as it wrote it, so that the broker deadline runs from now and never from a claim that has aged;
+    an order someone else changed meanwhile is not sent."""
+    if not orders:
+        return []
+    if time.monotonic() - orders[0].claimed_monotonic < broker_timeout() / 4:
+        return orders
+    token, sent_at = orders[0].send_token, orders[0].sent_at
+    now, claimed = timezone.now(), time.monotonic()
+    mine = set(
+        update_returning(
+            Order.objects.filter(
+                pk__in=[o.pk for o in orders], status=Order.Status.SENT, send_token=token, sent_at=sent_at
+            ),
+            sent_at=now,
+        )
+    )
+    for order in orders:
+        if order.pk in mine:
+            order.sent_at, order.claimed_monotonic = now, claimed
+        else:
+            order.refresh_from_db()
+            order.presend = False
+    return [order for order in orders if order.pk in mine]
 
 
 def _resume(broker, by_execution: dict, leases: Leases) -> None:
@@ -155,7 +237,14 @@ def _abandon(by_execution: dict, leases: Leases, exc: BaseException) -> None:
             for token in {order.send_token for order in sent}:
                 answers_store(
                     answered=[],
-                    failed=[(order, Order.Status.UNKNOWN, reason) for order in sent if order.send_token == token],
+                    failed=[
+                        # written SENT with its intent but never handed to the broker: certainly not sent
+                        (order, Order.Status.CANCELLED, f"not sent: {reason}")
+                        if getattr(order, "presend", False)
+                        else (order, Order.Status.UNKNOWN, reason)
+                        for order in sent
+                        if order.send_token == token
+                    ],
                     held=Q(send_token=token, status=Order.Status.SENT),
                 )
             _not_sent(orders, f"not sent: {reason}")
@@ -184,26 +273,30 @@ def _blocked(by_execution: dict, pending: list[Order], guards: dict) -> list[Ord
     return blocked
 
 
-def _place_account(account: BrokerAccount, by_execution: dict, products: dict, leases: Leases) -> None:
+def _place_account(
+    account: BrokerAccount, by_execution: dict, products: dict, leases: Leases, fresh=frozenset()
+) -> None:
     """Place one account's orders of every execution in the batch that this worker still holds. First every
     order that waits for nothing (BUYs, and SELLs with no BUY of their option type in the execution); then
     each SELL whose guards (the BUYs of its option type: its own hedge on entry, the shorts bought back on
     exit) have all filled. A SELL whose guards are still working stays PENDING: the order lifecycle sends it
     when they fill, or unwinds the entry if they cannot (`lifecycle.py`). Any failure ends this account's
     orders UNKNOWN (sent) or CANCELLED (not sent), and is raised for the execution's error; the other
-    accounts are not affected."""
+    accounts are not affected. `fresh`: the executions whose intents this attempt wrote, their first orders
+    already claimed (`_presend`); the others are resumed and settled with the broker first."""
     try:
         broker = adapter_for(account)
-        _resume(broker, by_execution, leases)
+        _resume(broker, {k: v for k, v in by_execution.items() if k not in fresh}, leases)
         guards: dict = {}
         for orders in by_execution.values():
-            buys: dict = {}
-            for order in orders:
-                if order.side == "BUY":
-                    buys.setdefault((order.unwind, order.instrument.option_type), []).append(order)
-            for order in orders:
-                if order.side == "SELL":
-                    guards[order.pk] = buys.get((order.unwind, order.instrument.option_type), [])
+            guards.update(_guards(orders))
+        claimed_first = [
+            o
+            for execution_id, orders in by_execution.items()
+            if execution_id in fresh and leases.held(execution_id)
+            for o in orders
+            if getattr(o, "presend", False)
+        ]
         pending = [
             o
             for execution_id, orders in by_execution.items()
@@ -212,6 +305,7 @@ def _place_account(account: BrokerAccount, by_execution: dict, products: dict, l
             if o.status == Order.Status.PENDING
         ]
         leases.renew()  # before sending, so the lease outlasts the grace of what goes out now
+        _send_many(broker, claimed_first, products, claimed=True)
         _send_many(broker, [o for o in pending if not guards.get(o.pk)], products)
         leases.renew()
         second = [
@@ -258,12 +352,13 @@ def _account_pool() -> ThreadPoolExecutor:
 def _write_intents(planned: list[tuple[Execution, Plan]]) -> tuple[list[Order] | None, set]:
     """Every order intent of the batch, in one bulk insert, before any broker call, for the executions this
     worker still holds (checked under a lock in the same transaction). Deterministic tags make a repeat a
-    no-op. The planned per-leg results are stored with them, so a trader sees the plan at once. Returns the
-    orders when every one of them is the stored row (none was there before), else None; and the ids of the
-    executions that were no longer held."""
+    no-op. The orders that wait for nothing go in already claimed for the first broker call (`_presend`),
+    with their SENT events. The planned per-leg results are stored with them, so a trader sees the plan at
+    once. Returns the orders when every one of them is the stored row (none was there before), else None;
+    and the ids of the executions that were no longer held."""
     if not planned:
         return [], set()
-    with transaction.atomic():  # the intents and the planned results commit together
+    with transaction.atomic():  # the intents, their claims and the planned results commit together
         held = set(
             Execution.objects.select_for_update().filter(claimed([e for e, _ in planned])).values_list("pk", flat=True)
         )
@@ -273,9 +368,17 @@ def _write_intents(planned: list[tuple[Execution, Plan]]) -> tuple[list[Order] |
         for execution, plan in planned:
             execution.total_legs = len({leg.leg_no for account in plan.accounts for leg in account.legs})
             execution.execution_results = {"broker_executions": broker_results(execution, plan, plan.orders)}
-        inserted = bulk_insert(orders, ignore_conflicts=True)
+        events = _presend(orders)
+        inserted = bulk_insert_new(orders, unique=["tag"])
+        if len(inserted) == len(orders):
+            events_record(events)
+        else:  # some intents were there already (not under the lock, but never assume it): the new ones stay
+            # plain intents (a resumed run settles the execution with the broker), every order is read back
+            claimed_now = [o.pk for o in inserted if getattr(o, "presend", False)]
+            Order.objects.filter(pk__in=claimed_now).update(status=Order.Status.PENDING, sent_at=None, send_token=None)
+            _unpresend(orders)
         bulk_update([e for e, _ in planned], ["total_legs", "execution_results"])
-    return (orders if inserted == len(orders) else None), lost
+    return (orders if len(inserted) == len(orders) else None), lost
 
 
 def _plans(executions: list[Execution], now: dt.datetime) -> dict:
@@ -285,6 +388,20 @@ def _plans(executions: list[Execution], now: dt.datetime) -> dict:
         **(entries_plan(executions=entries, now=now) if entries else {}),
         **(exits_plan(executions=exits, now=now) if exits else {}),
     }
+
+
+def _related(orders: list[Order], accounts: dict, instruments: dict) -> tuple[dict, dict, list[Order]]:
+    """Attach each order's account and instrument, loading only those not in `accounts` / `instruments` yet
+    (which are extended); returns both and the orders."""
+    for ids, model, known in (
+        ({o.broker_account_id for o in orders}, BrokerAccount, accounts),
+        ({o.instrument_id for o in orders}, Instrument, instruments),
+    ):
+        if missing := ids - known.keys():
+            known.update(model.objects.in_bulk(missing))
+    for order in orders:
+        order.broker_account, order.instrument = accounts[order.broker_account_id], instruments[order.instrument_id]
+    return accounts, instruments, orders
 
 
 def executions_run(*, execution_ids, now: dt.datetime | None = None) -> list[Execution]:
@@ -306,25 +423,29 @@ def executions_run(*, execution_ids, now: dt.datetime | None = None) -> list[Exe
     strategy_orders_cancel(executions=[e for e in executions if e.pk not in resumed], now=now)
     plans = _plans([e for e in executions if e.pk not in resumed], now)
     refused = [e for e in executions if e.pk in plans and plans[e.pk].error]
-    written, lost = _write_intents([(e, plans[e.pk]) for e in executions if e.pk in plans and not plans[e.pk].error])
+    planned = [(e, plans[e.pk]) for e in executions if e.pk in plans and not plans[e.pk].error]
+    orders = [o for _, plan in planned for o in plan.orders]
+    accounts, instruments, _ = _related(orders, {}, {})  # the intents' claims need each order's option type
+    written, lost = _write_intents(planned)
     running = [e for e in executions if e not in refused and e.pk not in lost]
     # The intents just written are the stored rows; only a resumed execution's orders are read back.
     stored = running if written is None else [e for e in running if e.pk in resumed]
     orders = list(written or [])
     if stored:
-        orders += Order.objects.filter(execution_id__in=[e.pk for e in stored])
+        orders += _related(list(Order.objects.filter(execution_id__in=[e.pk for e in stored])), accounts, instruments)[
+            2
+        ]
     orders.sort(key=lambda o: (str(o.broker_account_id), str(o.execution_id), o.sequence))
-    accounts = BrokerAccount.objects.in_bulk({o.broker_account_id for o in orders})
-    instruments = Instrument.objects.in_bulk({o.instrument_id for o in orders})
     by_account: dict = {}
     by_execution: dict = {e.pk: [] for e in running}
     for order in orders:
-        order.broker_account, order.instrument = accounts[order.broker_account_id], instruments[order.instrument_id]
         by_account.setdefault(order.broker_account_id, {}).setdefault(order.execution_id, []).append(order)
         by_execution[order.execution_id].append(order)
+    # the executions whose first orders went in claimed with their intents (none after a read-back)
+    fresh = frozenset(e.pk for e, _ in planned if e.pk not in lost) if written is not None else frozenset()
     products = {e.pk: e.strategy.product for e in running}
     leases = Leases(running)
-    jobs = [(accounts[account_id], orders_by, products, leases) for account_id, orders_by in by_account.items()]
+    jobs = [(accounts[account_id], orders_by, products, leases, fresh) for account_id, orders_by in by_account.items()]
     errors: dict = {}
     if len(jobs) > 1 and getattr(settings, "EXECUTION_PARALLEL_ACCOUNTS", True):
         pool = _account_pool()
