@@ -128,17 +128,8 @@ def bulk_insert_new(objs: list, *, unique: list[str]) -> list:
     meta = model._meta
     fields = [next(f for f in meta.concrete_fields if f.attname == name) for name in unique]
     if not postgresql:
-        import operator
-        from functools import reduce
-
-        from django.db.models import Q
-
-        keys = {tuple(getattr(obj, name) for name in unique) for obj in objs}
-        there = set(
-            model.objects.using(alias)
-            .filter(reduce(operator.or_, (Q(**dict(zip(unique, key, strict=True))) for key in keys)))
-            .values_list(*unique)
-        )
+        keys = list(dict.fromkeys(tuple(getattr(obj, name) for name in unique) for obj in objs))
+        there = {tuple(getattr(row, name) for name in unique) for row in rows_for_keys(model, unique, keys)}
         new = [obj for obj in objs if tuple(getattr(obj, name) for name in unique) not in there]
         model.objects.using(alias).bulk_create(new)
         return new

@@ -186,7 +186,7 @@ django.setup()
 from django.contrib.auth import get_user_model
 from django.db import connection
 from brokers.models import BrokerAccount, PaperOrder
-from config.db import bulk_insert, bulk_update, rows_for_keys
+from config.db import bulk_insert, bulk_insert_new, bulk_update, rows_for_keys
 from market.models import Instrument
 
 assert connection.vendor == "sqlite"
@@ -209,6 +209,10 @@ result["rows"] = [list(map(str, row)) for row in PaperOrder.objects.order_by("br
 found = rows_for_keys(PaperOrder, ["account_id", "tag"], [(account.pk, "TAG3"), (account.pk, "NONE"), (account.pk, "TAG1")],
     lock=True)
 result["found"] = sorted(o.broker_order_id for o in found)
+again = [PaperOrder(account=account, broker_order_id=f"P{n}", tag=f"TAG{n}", instrument=instrument, side="BUY",
+    quantity=65, order_type="MARKET", limit_price=None, status="OPEN", fills=[]) for n in (1, 4)]
+result["new"] = [o.broker_order_id for o in bulk_insert_new(again, unique=["account_id", "tag"])]
+result["count"] = PaperOrder.objects.count()
 print(json.dumps(result))
 """
 
@@ -231,3 +235,4 @@ def test_the_helpers_fall_back_to_the_orm_on_sqlite():
     assert result["inserted"] == 3 and result["again"] is None and result["updated"] == 3
     assert result["rows"] == [[f"P{n}", "FILLED", "65", "100.05", "None"] for n in (1, 2, 3)]
     assert result["found"] == ["P1", "P3"]
+    assert result["new"] == ["P4"] and result["count"] == 4  # TAG1 was there: only TAG4 went in
