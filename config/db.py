@@ -3,6 +3,8 @@
 import re
 
 from django.db import connections, router
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
 
 
 def _placeholder(values: list) -> str:
@@ -61,6 +63,51 @@ def _column(field, objs: list, connection, *, add: bool) -> list:
     if field.get_internal_type() in AS_IS:
         return [getattr(obj, attname) for obj in objs]
     return [field.get_db_prep_save(getattr(obj, attname), connection) for obj in objs]
+
+
+_BLUEPRINTS: dict = {}
+
+
+def _blueprint(model) -> tuple:
+    """Per model: the defaults every new instance starts from (computed once), the fields whose default is
+    computed per instance (a callable, or a database default), and the names `build` accepts."""
+    blueprint = _BLUEPRINTS.get(model)
+    if blueprint is None:
+        static, dynamic, relations = {}, [], set()
+        for field in model._meta.concrete_fields:
+            if field.is_relation:
+                relations.add(field.name)
+            if (field.has_default() and callable(field.default)) or field.has_db_default():
+                dynamic.append((field.attname, field.get_default))
+            else:
+                static[field.attname] = field.get_default()
+        accepted = frozenset(static) | {attname for attname, _ in dynamic} | relations
+        blueprint = _BLUEPRINTS[model] = (static, tuple(dynamic), frozenset(relations), accepted)
+    return blueprint
+
+
+def build(model, /, **values):
+    """`model(**values)` for the hot paths that build thousands of unsaved rows (order intents, broker orders,
+    fills, order events): the same instance at about a fifth of the cost, without Model.__init__'s generic
+    walk over every field. Every field starts at its default (a callable one called per instance); `values`
+    are field attnames (`instrument_id`) or forward relations (`order`), a related object set through its
+    descriptor as __init__ sets it (the id copied, the object cached). Any other name, or a model that has
+    pre_init / post_init receivers, goes through model(**values)."""
+    static, dynamic, relations, accepted = _blueprint(model)
+    if pre_init.has_listeners(model) or post_init.has_listeners(model) or not values.keys() <= accepted:
+        return model(**values)
+    obj = object.__new__(model)
+    obj._state = ModelState()
+    fields = obj.__dict__
+    fields.update(static)
+    for attname, default in dynamic:
+        fields[attname] = default()
+    for name, value in values.items():
+        if name in relations:
+            setattr(obj, name, value)
+        else:
+            fields[name] = value
+    return obj
 
 
 def _postgresql(model):

@@ -2,6 +2,7 @@
 they would refuse, and fall back to them on SQLite."""
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 import pytest
@@ -236,3 +237,69 @@ def test_the_helpers_fall_back_to_the_orm_on_sqlite():
     assert result["rows"] == [[f"P{n}", "FILLED", "65", "100.05", "None"] for n in (1, 2, 3)]
     assert result["found"] == ["P1", "P3"]
     assert result["new"] == ["P4"] and result["count"] == 4  # TAG1 was there: only TAG4 went in
+
+
+def _fields(obj) -> dict:
+    return {k: v for k, v in obj.__dict__.items() if k != "_state"}
+
+
+def test_build_makes_the_instance_the_model_would(account, instrument):
+    """build(model, **values) is model(**values): every default, the values, related objects cached, unsaved."""
+    from config.db import build
+    from execution.models import Fill, Order, OrderEvent, Position
+
+    strategy = StrategyFactory(owner=account.owner)
+    execution = Execution.objects.create(
+        strategy=strategy, execution_type="ENTRY", execution_date=dt.date(2026, 11, 20),
+        execution_time=dt.time(9, 30), due_at=dt.datetime(2026, 11, 20, 4, 0, tzinfo=dt.UTC),
+    )  # fmt: skip
+    order_values = dict(
+        execution=execution, strategy_id=strategy.pk, broker_account=account, leg=None, leg_no=2,
+        instrument_id=instrument.pk, side="SELL", lots=3, quantity=195, order_type="LIMIT",
+        limit_price=Decimal("101.35"), tag="E1-A1-L2-0", slice_no=0, sequence=4,
+    )  # fmt: skip
+    cases = [
+        (Order, order_values),
+        (PaperOrder, dict(account=account, broker_order_id="P1", tag="T", instrument=instrument, side="BUY",
+                          quantity=65, order_type="MARKET", limit_price=None, status="OPEN")),
+        (Position, dict(strategy_id=strategy.pk, broker_account_id=account.pk, instrument_id=instrument.pk)),
+    ]  # fmt: skip
+    for model, values in cases:
+        built, made = build(model, **values), model(**values)
+        assert type(built) is model and built._state.adding and built._state.db == made._state.db
+        assert {**_fields(built), "id": None} == {**_fields(made), "id": None}, model
+    order, other = build(Order, **order_values), build(Order, **{**order_values, "tag": "E1-A1-L2-1"})
+    assert isinstance(order.pk, uuid.UUID) and order.pk != other.pk  # a callable default, called for each
+    assert order.execution is execution and order.broker_account is account and order.leg is None
+    assert order.execution_id == execution.pk and order.broker_account_id == account.pk
+    at = dt.datetime(2026, 11, 20, 4, 0, 1, tzinfo=dt.UTC)
+    event = build(
+        OrderEvent, order=order, at=at, from_status="PENDING", to_status="SENT", source="placement", quantity=195
+    )
+    fill = build(Fill, order=order, quantity=65, price=Decimal("100.05"), broker_fill_id="F1")
+    assert event.order is order and event.order_id == order.pk and fill.order is order
+    order.save()
+    event.save()
+    assert OrderEvent.objects.get().to_status == "SENT"
+
+
+def test_build_goes_through_the_model_for_what_it_does_not_know(account):
+    """A name that is not a field, or a model with init receivers, is left to Model.__init__ (which raises, or
+    runs the receivers) instead of being set silently."""
+    from django.db.models.signals import post_init
+
+    from config.db import build
+
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        build(PaperOrder, account=account, no_such_field=1)
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance)
+
+    post_init.connect(receiver, sender=PaperOrder)
+    try:
+        built = build(PaperOrder, account=account, tag="T")
+    finally:
+        post_init.disconnect(receiver, sender=PaperOrder)
+    assert seen == [built]

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from config.db import bulk_insert
+from config.db import build, bulk_insert
 from market.models import Instrument
 from market.quotes import quote_for_fill
 
@@ -110,7 +110,8 @@ class PaperBroker:
     def _new_order(self, request: OrderRequest, instrument: Instrument, fault: PaperFault | None) -> PaperOrder:
         """The exchange's answer to one order: rejected (fault, lot size, freeze quantity) or matched."""
         kind = fault.kind if fault else None
-        order = PaperOrder(
+        order = build(
+            PaperOrder,
             account=self.account,
             broker_order_id=f"P{uuid.uuid4().hex[:15].upper()}",
             tag=request.tag,

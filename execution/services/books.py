@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from config.db import bulk_insert_new, bulk_update, rows_locked_or_created
+from config.db import build, bulk_insert_new, bulk_update, rows_locked_or_created
 from market.calendar import EXCHANGE_TZ
 from market.quotes import is_stale
 
@@ -86,7 +86,7 @@ def fills_record(*, fills: list[tuple]) -> int:
     positions = {
         (p.strategy_id, p.broker_account_id, p.instrument_id): p
         for p in rows_locked_or_created(
-            [Position(strategy_id=s, broker_account_id=a, instrument_id=i) for s, a, i in keys],
+            [build(Position, strategy_id=s, broker_account_id=a, instrument_id=i) for s, a, i in keys],
             unique=["strategy_id", "broker_account_id", "instrument_id"],
         )
     }
@@ -96,7 +96,8 @@ def fills_record(*, fills: list[tuple]) -> int:
             continue
         seen.add((order.pk, fill_id))
         candidates.append(
-            Fill(
+            build(
+                Fill,
                 order=order,
                 strategy_id=order.strategy_id,
                 broker_account_id=order.broker_account_id,

@@ -22,7 +22,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from config.db import bulk_insert
+from config.db import build, bulk_insert
 
 from ..models import Order, OrderEvent
 
@@ -107,7 +107,8 @@ def transition(
     if average_price is not None:
         order.average_price = average_price
     order.updated_at = at
-    return OrderEvent(
+    return build(
+        OrderEvent,
         order=order,
         at=at,
         from_status=previous,

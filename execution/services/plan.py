@@ -19,7 +19,7 @@ from brokers.adapters.base import BrokerError, OrderRequest, adapter_for
 from brokers.margin import LegQuantity, estimate_margin
 from brokers.models import BrokerAccount
 from brokers.sessions import session_valid_at
-from config.db import rows_for_keys
+from config.db import build, rows_for_keys
 from market import contracts
 from market.calendar import EXCHANGE_TZ
 from market.contracts import Contract, ContractError
@@ -302,7 +302,8 @@ class AccountSkip(Exception):
 
 
 def _new_order(execution, account, key, leg_no, leg, contract, side, lots, quantity, price, slice_no, sequence):
-    return Order(
+    return build(
+        Order,
         execution=execution,
         strategy_id=execution.strategy_id,
         broker_account=account,
