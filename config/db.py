@@ -1,5 +1,6 @@
 """Database helpers the ORM does not offer fast enough on hot paths."""
 
+import operator
 import re
 
 from django.db import connections, router
@@ -174,10 +175,10 @@ def bulk_insert_new(objs: list, *, unique: list[str]) -> list:
     alias, connection, postgresql = _postgresql(model)
     meta = model._meta
     fields = [next(f for f in meta.concrete_fields if f.attname == name) for name in unique]
+    key = operator.attrgetter(*unique) if len(unique) > 1 else lambda obj: (getattr(obj, unique[0]),)
     if not postgresql:
-        keys = list(dict.fromkeys(tuple(getattr(obj, name) for name in unique) for obj in objs))
-        there = {tuple(getattr(row, name) for name in unique) for row in rows_for_keys(model, unique, keys)}
-        new = [obj for obj in objs if tuple(getattr(obj, name) for name in unique) not in there]
+        there = set(map(key, rows_for_keys(model, unique, list(dict.fromkeys(map(key, objs))))))
+        new = [obj for obj in objs if key(obj) not in there]
         model.objects.using(alias).bulk_create(new)
         return new
     quote = connection.ops.quote_name
@@ -186,7 +187,7 @@ def bulk_insert_new(objs: list, *, unique: list[str]) -> list:
     with _binding_cursor(connection) as cursor:
         cursor.execute(sql, arrays)
         inserted = {tuple(f.to_python(v) for f, v in zip(fields, row, strict=True)) for row in cursor.fetchall()}
-    new = [obj for obj in objs if tuple(getattr(obj, name) for name in unique) in inserted]
+    new = [obj for obj in objs if key(obj) in inserted]
     _saved(new, alias)
     return new
 
